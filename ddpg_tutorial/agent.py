@@ -1,0 +1,127 @@
+"""The DDPG agent: acting with exploration noise, and the update step."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ddpg_tutorial.buffer import Batch
+from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.networks import Actor, Critic
+from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+
+
+@dataclass(frozen=True)
+class UpdateMetrics:
+    """What one call of :meth:`DDPGAgent.update` measured."""
+
+    critic_loss: float  # mean squared TD error before the step
+    actor_loss: float  # -mean Q(s, mu(s)) before the step
+    mean_q: float  # mean Q(s, a) over the batch before the step
+
+
+def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNoise:
+    """The exploration noise process that ``config.noise`` names."""
+    if config.noise == "ou":
+        return OrnsteinUhlenbeckNoise(act_dim, sigma=config.noise_sigma, theta=config.ou_theta,
+                                      dt=config.ou_dt, seed=seed,
+                                      sigma_final=config.noise_sigma_final,
+                                      anneal_steps=config.noise_anneal_steps)
+    return GaussianNoise(act_dim, config.noise_sigma, seed=seed,
+                         sigma_final=config.noise_sigma_final,
+                         anneal_steps=config.noise_anneal_steps)
+
+
+def soft_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> None:
+    """Polyak averaging, in place: theta_target <- (1 - tau) theta_target + tau theta."""
+    with torch.no_grad():
+        for t, p in zip(target.parameters(), online.parameters()):
+            t.lerp_(p, tau)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``'auto'`` picks CUDA when available, otherwise the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class DDPGAgent:
+    """Actor, critic, their target copies and optimisers, and the exploration noise.
+
+    Observations are float arrays of shape (obs_dim,); actions of shape
+    (act_dim,) within ``[action_low, action_high]``.
+    """
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 config: DDPGConfig, seed: int = 0, device: str = "cpu") -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.action_low = np.asarray(action_low, dtype=np.float32)
+        self.action_high = np.asarray(action_high, dtype=np.float32)
+        act_dim = self.action_low.size
+        torch.manual_seed(seed)
+        self.actor = Actor(obs_dim, self.action_low, self.action_high,
+                           config.actor_hidden).to(self.device)
+        self.critic = Critic(obs_dim, act_dim, config.critic_hidden).to(self.device)
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
+                                                 weight_decay=config.critic_weight_decay)
+        self.noise = make_noise(config, act_dim, seed)
+        self._noise_scale = (self.action_high - self.action_low) / 2
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
+        """The actor's action for ``obs``; with ``explore`` add noise and clip to the bounds.
+
+        ``obs`` has shape (obs_dim,) or (N, obs_dim); the action has shape
+        (act_dim,) or (N, act_dim) to match.
+        """
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        action = self.actor(obs_t).cpu().numpy()
+        if explore:
+            action = action + self._noise_scale * self.noise.sample()
+            action = np.clip(action, self.action_low, self.action_high)
+        return action
+
+    def update(self, batch: Batch) -> UpdateMetrics:
+        """One DDPG step on ``batch``: critic, then actor, then both targets."""
+        gamma, tau = self.config.gamma, self.config.tau
+
+        # Critic: regress Q(s, a) on the TD target y = r + gamma (1 - terminated) Q'(s', mu'(s')).
+        with torch.no_grad():
+            next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))
+            td_target = batch.reward + gamma * (1.0 - batch.terminated) * next_q
+        q = self.critic(batch.obs, batch.action)
+        critic_loss = F.mse_loss(q, td_target)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optimizer.step()
+
+        # Actor: ascend Q(s, mu(s)). The critic is frozen so that backward skips its weights.
+        self.critic.requires_grad_(False)
+        actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_optimizer.step()
+        self.critic.requires_grad_(True)
+
+        soft_update(self.critic_target, self.critic, tau)
+        soft_update(self.actor_target, self.actor, tau)
+        return UpdateMetrics(critic_loss.item(), actor_loss.item(), q.mean().item())
+
+    def state_dict(self) -> dict:
+        """Weights of all four networks and both optimiser states."""
+        return {name: getattr(self, name).state_dict() for name in (
+            "actor", "critic", "actor_target", "critic_target",
+            "actor_optimizer", "critic_optimizer")}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, value in state.items():
+            getattr(self, name).load_state_dict(value)

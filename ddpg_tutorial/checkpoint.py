@@ -1,0 +1,121 @@
+"""Saving and loading agents and training states: atomic writes, safe reads."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import torch
+
+from ddpg_tutorial.agent import DDPGAgent
+from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.envs import EnvSpec
+from ddpg_tutorial.errors import DDPGError
+
+AGENT_FORMAT = "ddpg-tutorial/agent/1"
+TRAINING_STATE_FORMAT = "ddpg-tutorial/training-state/1"
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    A failure or crash mid-write leaves the previous file at ``path`` untouched.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise DDPGError(f"cannot write to '{path.parent}' ({err.strerror}); "
+                        "choose a writable output directory") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_save(obj: Any, path: str | Path) -> None:
+    """``torch.save(obj)`` to ``path`` through :func:`atomic_write`."""
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def safe_load(path: str | Path, expected_format: str) -> dict:
+    """Load a file written by :func:`atomic_save` without running any code from it.
+
+    ``weights_only=True`` refuses anything but tensors and plain Python data.
+    Every way the file can be wrong becomes a one-line :class:`DDPGError`.
+    """
+    path = Path(path)
+    what = "a training state" if expected_format == TRAINING_STATE_FORMAT else "an agent checkpoint"
+    if not path.is_file():
+        raise DDPGError(f"'{path}' does not exist; pass the path of {what} that "
+                        "'ddpg-tutorial train' wrote")
+    if path.stat().st_size == 0:
+        raise DDPGError(f"'{path}' is empty; it is not {what} (was the save interrupted?)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise DDPGError(f"refused to load '{path}': it holds Python objects that loading would "
+                        "have to execute; only load checkpoints written by ddpg-tutorial") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError):
+        raise DDPGError(f"'{path}' is truncated or not a PyTorch file; it is not {what}") from None
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        raise DDPGError(f"'{path}' is a PyTorch file but not {what} of ddpg-tutorial")
+    return data
+
+
+def save_agent(path: str | Path, agent: DDPGAgent, spec: EnvSpec) -> None:
+    """Write the agent's networks, optimisers and config, and the environment it is for."""
+    atomic_save(agent_payload(agent, spec), path)
+
+
+def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
+    """The dictionary :func:`save_agent` writes; a training state embeds it."""
+    return {
+        "format": AGENT_FORMAT,
+        "env_id": spec.env_id,
+        "obs_dim": spec.obs_dim,
+        "action_low": torch.from_numpy(spec.action_low),
+        "action_high": torch.from_numpy(spec.action_high),
+        "config": agent.config.to_dict(),
+        "state": agent.state_dict(),
+    }
+
+
+def agent_from_payload(data: dict, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
+    """Rebuild the agent and its :class:`EnvSpec` from :func:`agent_payload`'s dictionary."""
+    spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
+                   data["action_low"].numpy(), data["action_high"].numpy())
+    agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,
+                      DDPGConfig.from_dict(data["config"]), device=device)
+    agent.load_state_dict(data["state"])
+    return agent, spec
+
+
+def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
+    """The agent saved at ``path`` and the :class:`EnvSpec` it was trained for."""
+    return agent_from_payload(safe_load(path, AGENT_FORMAT), device)
+
+
+def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:
+    """Raise a :class:`DDPGError` naming the shapes that differ between two specs."""
+    if saved.obs_dim != env.obs_dim or saved.act_dim != env.act_dim:
+        raise DDPGError(
+            f"checkpoint '{path}' was trained on '{saved.env_id}' with observation shape "
+            f"({saved.obs_dim},) and action shape ({saved.act_dim},), but '{env.env_id}' has "
+            f"observation shape ({env.obs_dim},) and action shape ({env.act_dim},); "
+            "use the environment it was trained on"
+        )

@@ -1,0 +1,136 @@
+"""Hyperparameters of a DDPG run, with named presets and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ddpg_tutorial.errors import DDPGError
+
+NoiseKind = Literal["ou", "gaussian"]
+
+
+@dataclass(frozen=True)
+class DDPGConfig:
+    """Every number that shapes a DDPG run.
+
+    Exploration noise is expressed in units of the action half-range
+    ``(high - low) / 2``, so the same ``noise_sigma`` means the same thing for
+    any action bounds.
+    """
+
+    actor_hidden: tuple[int, ...] = (400, 300)
+    critic_hidden: tuple[int, ...] = (400, 300)
+    actor_lr: float = 1e-4
+    critic_lr: float = 1e-3
+    critic_weight_decay: float = 1e-2
+    gamma: float = 0.99
+    tau: float = 1e-3
+    batch_size: int = 64
+    buffer_size: int = 1_000_000
+    noise: NoiseKind = "ou"
+    noise_sigma: float = 0.2
+    noise_sigma_final: float | None = None
+    noise_anneal_steps: int = 0
+    ou_theta: float = 0.15
+    ou_dt: float = 1.0
+    warmup_steps: int = 1_000
+    updates_per_step: int = 1
+    total_steps: int = 60_000
+    eval_every: int = 1_000
+    eval_episodes: int = 10
+
+    def __post_init__(self) -> None:
+        # Lists (from JSON) become tuples so that configs compare and hash.
+        object.__setattr__(self, "actor_hidden", tuple(int(n) for n in self.actor_hidden))
+        object.__setattr__(self, "critic_hidden", tuple(int(n) for n in self.critic_hidden))
+        validate(self)
+
+    def replace(self, **changes: Any) -> DDPGConfig:
+        """A copy with some fields changed (validated like any config)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise DDPGError(
+                f"unknown config field(s) {sorted(unknown)}; "
+                f"valid fields are {[f.name for f in dataclasses.fields(self)]}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dictionary (tuples become lists)."""
+        data = dataclasses.asdict(self)
+        data["actor_hidden"] = list(self.actor_hidden)
+        data["critic_hidden"] = list(self.critic_hidden)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DDPGConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        return cls().replace(**data)
+
+
+def _check(ok: bool, name: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise DDPGError(f"config field '{name}' must be {allowed}, got {value!r}")
+
+
+def validate(config: DDPGConfig) -> None:
+    """Raise :class:`DDPGError` naming the first field outside its allowed range."""
+    c = config
+    for name in ("actor_hidden", "critic_hidden"):
+        sizes = getattr(c, name)
+        _check(len(sizes) >= 2 and all(n > 0 for n in sizes), name,
+               "at least two positive layer sizes", list(sizes))
+    for name in ("actor_lr", "critic_lr", "noise_sigma", "ou_theta", "ou_dt"):
+        value = getattr(c, name)
+        _check(value > 0, name, "> 0", value)
+    _check(c.critic_weight_decay >= 0, "critic_weight_decay", ">= 0", c.critic_weight_decay)
+    _check(0 <= c.gamma <= 1, "gamma", "in [0, 1]", c.gamma)
+    _check(0 < c.tau <= 1, "tau", "in (0, 1]", c.tau)
+    for name in ("batch_size", "buffer_size", "updates_per_step", "total_steps",
+                 "eval_every", "eval_episodes"):
+        value = getattr(c, name)
+        _check(isinstance(value, int) and value > 0, name, "a positive integer", value)
+    _check(isinstance(c.warmup_steps, int) and c.warmup_steps >= 0, "warmup_steps",
+           "an integer >= 0", c.warmup_steps)
+    _check(isinstance(c.noise_anneal_steps, int) and c.noise_anneal_steps >= 0,
+           "noise_anneal_steps", "an integer >= 0", c.noise_anneal_steps)
+    _check(c.noise in ("ou", "gaussian"), "noise", "'ou' or 'gaussian'", c.noise)
+    _check(c.noise_sigma_final is None or c.noise_sigma_final >= 0, "noise_sigma_final",
+           "None or >= 0", c.noise_sigma_final)
+    _check(c.batch_size <= c.buffer_size, "batch_size", f"<= buffer_size ({c.buffer_size})",
+           c.batch_size)
+    _check(c.warmup_steps < c.total_steps, "warmup_steps",
+           f"smaller than total_steps ({c.total_steps}); raise --steps or lower the warm-up",
+           c.warmup_steps)
+
+
+PRESETS: dict[str, DDPGConfig] = {
+    # Lillicrap et al. (2015), Section 7: every number as published.
+    "paper": DDPGConfig(),
+    # Tuned for Pendulum-v1 on a laptop CPU (see the benchmark for the measurements).
+    "fast": DDPGConfig(
+        actor_hidden=(256, 256),
+        critic_hidden=(256, 256),
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        critic_weight_decay=0.0,
+        gamma=0.98,
+        tau=5e-3,
+        batch_size=256,
+        buffer_size=200_000,
+        noise="gaussian",
+        noise_sigma=0.1,
+        warmup_steps=1_000,
+        total_steps=10_000,
+    ),
+}
+
+
+def get_preset(name: str) -> DDPGConfig:
+    """The preset called ``name``, or a :class:`DDPGError` listing the valid names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise DDPGError(f"unknown preset '{name}'; choose one of {sorted(PRESETS)}") from None

@@ -1,0 +1,75 @@
+"""Actor and critic networks of Lillicrap et al. (2015), Section 7."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+FINAL_LAYER_BOUND = 3e-3
+
+
+def fan_in_uniform_(layer: nn.Linear, bound: float | None = None) -> None:
+    """Initialise weights and bias from U(-b, b), with b = 1/sqrt(fan_in) unless given."""
+    if bound is None:
+        bound = 1.0 / math.sqrt(layer.in_features)
+    nn.init.uniform_(layer.weight, -bound, bound)
+    nn.init.uniform_(layer.bias, -bound, bound)
+
+
+class Actor(nn.Module):
+    """Deterministic policy mu(s): (B, obs_dim) -> (B, act_dim), inside [low, high].
+
+    ReLU hidden layers, then tanh, rescaled from [-1, 1] to the action bounds:
+    ``action = center + half_range * tanh(z)``.
+    """
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 hidden: Sequence[int] = (400, 300)) -> None:
+        super().__init__()
+        low = torch.as_tensor(action_low, dtype=torch.float32)
+        high = torch.as_tensor(action_high, dtype=torch.float32)
+        sizes = [obs_dim, *hidden]
+        self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Linear(sizes[-1], low.numel())
+        for layer in self.hidden:
+            fan_in_uniform_(layer)
+        fan_in_uniform_(self.out, FINAL_LAYER_BOUND)
+        self.register_buffer("action_center", (high + low) / 2)
+        self.register_buffer("action_half_range", (high - low) / 2)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.action_center + self.action_half_range * torch.tanh(self.out(x))
+
+
+class Critic(nn.Module):
+    """Action value Q(s, a): (B, obs_dim), (B, act_dim) -> (B, 1).
+
+    The state goes through the first layer alone; the action joins at the
+    second layer, concatenated with the first layer's features.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300)) -> None:
+        super().__init__()
+        if len(hidden) < 2:
+            raise ValueError("the critic needs at least two hidden layers")
+        self.first = nn.Linear(obs_dim, hidden[0])
+        sizes = [hidden[0] + act_dim, *hidden[1:]]
+        self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Linear(sizes[-1], 1)
+        for layer in (self.first, *self.hidden):
+            fan_in_uniform_(layer)
+        fan_in_uniform_(self.out, FINAL_LAYER_BOUND)
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.first(obs))
+        x = torch.cat([x, action], dim=1)
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        return self.out(x)

@@ -1,0 +1,82 @@
+"""Exploration noise added to the actor's action while training."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class GaussianNoise:
+    """Independent draws from N(0, sigma^2) each step, shape (act_dim,).
+
+    ``sigma`` may be annealed linearly to ``sigma_final`` over ``anneal_steps``
+    calls of :meth:`sample`.
+    """
+
+    def __init__(self, act_dim: int, sigma: float, seed: int | None = None,
+                 sigma_final: float | None = None, anneal_steps: int = 0) -> None:
+        self.act_dim = act_dim
+        self.sigma_start = sigma
+        self.sigma_final = sigma if sigma_final is None else sigma_final
+        self.anneal_steps = anneal_steps
+        self.steps = 0
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def sigma(self) -> float:
+        """The current standard deviation (after annealing so far)."""
+        if self.anneal_steps == 0:
+            return self.sigma_start
+        frac = min(self.steps / self.anneal_steps, 1.0)
+        return self.sigma_start + frac * (self.sigma_final - self.sigma_start)
+
+    def reset(self) -> None:
+        """Start of an episode: nothing to forget for independent noise."""
+
+    def sample(self) -> np.ndarray:
+        """One noise vector, shape (act_dim,)."""
+        draw = self.sigma * self.rng.standard_normal(self.act_dim)
+        self.steps += 1
+        return draw
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = state["steps"]
+        self.rng.bit_generator.state = state["rng"]
+
+
+class OrnsteinUhlenbeckNoise(GaussianNoise):
+    """Temporally correlated noise, the Euler discretisation of
+    dx = theta (mu - x) dt + sigma dW.
+
+    Each call returns ``x <- x + theta (mu - x) dt + sigma sqrt(dt) eps`` with
+    eps ~ N(0, I), shape (act_dim,).  :meth:`reset` puts ``x`` back at ``mu``.
+    The stationary standard deviation is sigma / sqrt(2 theta) for small dt.
+    """
+
+    def __init__(self, act_dim: int, sigma: float = 0.2, theta: float = 0.15, mu: float = 0.0,
+                 dt: float = 1.0, seed: int | None = None, sigma_final: float | None = None,
+                 anneal_steps: int = 0) -> None:
+        super().__init__(act_dim, sigma, seed, sigma_final, anneal_steps)
+        self.theta = theta
+        self.mu = mu
+        self.dt = dt
+        self.x = np.full(act_dim, mu, dtype=np.float64)
+
+    def reset(self) -> None:
+        self.x = np.full(self.act_dim, self.mu, dtype=np.float64)
+
+    def sample(self) -> np.ndarray:
+        eps = self.rng.standard_normal(self.act_dim)
+        self.x = self.x + self.theta * (self.mu - self.x) * self.dt \
+            + self.sigma * np.sqrt(self.dt) * eps
+        self.steps += 1
+        return self.x.copy()
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "x": self.x.tolist()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.x = np.asarray(state["x"], dtype=np.float64)
