@@ -70,9 +70,12 @@ class DDPGAgent:
         self.critic = Critic(obs_dim, act_dim, config.critic_hidden).to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
+        # fused=True: one kernel per optimiser step instead of a loop over tensors.
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr,
+                                                fused=True)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
-                                                 weight_decay=config.critic_weight_decay)
+                                                 weight_decay=config.critic_weight_decay,
+                                                 fused=True)
         self.noise = make_noise(config, act_dim, seed)
         self._noise_scale = (self.action_high - self.action_low) / 2
 

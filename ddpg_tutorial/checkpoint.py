@@ -56,7 +56,7 @@ def safe_load(path: str | Path, expected_format: str) -> dict:
     """Load a file written by :func:`atomic_save` without running any code from it.
 
     ``weights_only=True`` refuses anything but tensors and plain Python data.
-    Every way the file can be wrong becomes a one-line :class:`DDPGError`.
+    Every way the file can be wrong becomes a one-line :class:`.DDPGError`.
     """
     path = Path(path)
     what = "a training state" if expected_format == TRAINING_STATE_FORMAT else "an agent checkpoint"
@@ -65,6 +65,12 @@ def safe_load(path: str | Path, expected_format: str) -> dict:
                         "'ddpg-tutorial train' wrote")
     if path.stat().st_size == 0:
         raise DDPGError(f"'{path}' is empty; it is not {what} (was the save interrupted?)")
+    # torch.save writes a zip archive; anything else (a text file, a bare pickle) is never
+    # handed to the unpickler, whose errors for such files are misleading or tracebacks.
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise DDPGError(f"'{path}' is not a PyTorch file, so it is not {what}; pass a file "
+                            "that 'ddpg-tutorial train' wrote")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -96,7 +102,7 @@ def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
 
 
 def agent_from_payload(data: dict, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
-    """Rebuild the agent and its :class:`EnvSpec` from :func:`agent_payload`'s dictionary."""
+    """Rebuild the agent and its :class:`.EnvSpec` from :func:`agent_payload`'s dictionary."""
     spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
                    data["action_low"].numpy(), data["action_high"].numpy())
     agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,
@@ -106,12 +112,12 @@ def agent_from_payload(data: dict, device: str = "cpu") -> tuple[DDPGAgent, EnvS
 
 
 def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
-    """The agent saved at ``path`` and the :class:`EnvSpec` it was trained for."""
+    """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
     return agent_from_payload(safe_load(path, AGENT_FORMAT), device)
 
 
 def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:
-    """Raise a :class:`DDPGError` naming the shapes that differ between two specs."""
+    """Raise a :class:`.DDPGError` naming the shapes that differ between two specs."""
     if saved.obs_dim != env.obs_dim or saved.act_dim != env.act_dim:
         raise DDPGError(
             f"checkpoint '{path}' was trained on '{saved.env_id}' with observation shape "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,8 +44,13 @@ class DDPGConfig:
 
     def __post_init__(self) -> None:
         # Lists (from JSON) become tuples so that configs compare and hash.
-        object.__setattr__(self, "actor_hidden", tuple(int(n) for n in self.actor_hidden))
-        object.__setattr__(self, "critic_hidden", tuple(int(n) for n in self.critic_hidden))
+        for name in ("actor_hidden", "critic_hidden"):
+            sizes = getattr(self, name)
+            try:
+                object.__setattr__(self, name, tuple(int(n) for n in sizes))
+            except (TypeError, ValueError):
+                raise DDPGError(f"config field '{name}' must be a list of layer sizes such as "
+                                f"[400, 300], got {sizes!r}") from None
         validate(self)
 
     def replace(self, **changes: Any) -> DDPGConfig:
@@ -75,9 +81,22 @@ def _check(ok: bool, name: str, allowed: str, value: Any) -> None:
         raise DDPGError(f"config field '{name}' must be {allowed}, got {value!r}")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate(config: DDPGConfig) -> None:
-    """Raise :class:`DDPGError` naming the first field outside its allowed range."""
+    """Raise :class:`.DDPGError` naming the first field outside its allowed range."""
     c = config
+    for name in ("actor_lr", "critic_lr", "critic_weight_decay", "gamma", "tau", "noise_sigma",
+                 "ou_theta", "ou_dt"):
+        _check(_is_number(getattr(c, name)), name, "a finite number", getattr(c, name))
+    _check(c.noise_sigma_final is None or _is_number(c.noise_sigma_final), "noise_sigma_final",
+           "None or a finite number", c.noise_sigma_final)
     for name in ("actor_hidden", "critic_hidden"):
         sizes = getattr(c, name)
         _check(len(sizes) >= 2 and all(n > 0 for n in sizes), name,
@@ -91,10 +110,10 @@ def validate(config: DDPGConfig) -> None:
     for name in ("batch_size", "buffer_size", "updates_per_step", "total_steps",
                  "eval_every", "eval_episodes"):
         value = getattr(c, name)
-        _check(isinstance(value, int) and value > 0, name, "a positive integer", value)
-    _check(isinstance(c.warmup_steps, int) and c.warmup_steps >= 0, "warmup_steps",
+        _check(_is_int(value) and value > 0, name, "a positive integer", value)
+    _check(_is_int(c.warmup_steps) and c.warmup_steps >= 0, "warmup_steps",
            "an integer >= 0", c.warmup_steps)
-    _check(isinstance(c.noise_anneal_steps, int) and c.noise_anneal_steps >= 0,
+    _check(_is_int(c.noise_anneal_steps) and c.noise_anneal_steps >= 0,
            "noise_anneal_steps", "an integer >= 0", c.noise_anneal_steps)
     _check(c.noise in ("ou", "gaussian"), "noise", "'ou' or 'gaussian'", c.noise)
     _check(c.noise_sigma_final is None or c.noise_sigma_final >= 0, "noise_sigma_final",
@@ -111,14 +130,14 @@ PRESETS: dict[str, DDPGConfig] = {
     "paper": DDPGConfig(),
     # Tuned for Pendulum-v1 on a laptop CPU (see the benchmark for the measurements).
     "fast": DDPGConfig(
-        actor_hidden=(256, 256),
-        critic_hidden=(256, 256),
+        actor_hidden=(128, 128),
+        critic_hidden=(128, 128),
         actor_lr=1e-3,
         critic_lr=1e-3,
         critic_weight_decay=0.0,
         gamma=0.98,
         tau=5e-3,
-        batch_size=256,
+        batch_size=128,
         buffer_size=200_000,
         noise="gaussian",
         noise_sigma=0.1,
@@ -129,7 +148,7 @@ PRESETS: dict[str, DDPGConfig] = {
 
 
 def get_preset(name: str) -> DDPGConfig:
-    """The preset called ``name``, or a :class:`DDPGError` listing the valid names."""
+    """The preset called ``name``, or a :class:`.DDPGError` listing the valid names."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -46,7 +46,8 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
 
 
 def check_env(env: gym.Env, env_id: str) -> EnvSpec:
-    """The :class:`EnvSpec` of ``env``, or a :class:`DDPGError` saying why DDPG cannot act in it."""
+    """The :class:`EnvSpec` of ``env``, or a :class:`.DDPGError` saying why DDPG
+    cannot act in it."""
     obs_space, act_space = env.observation_space, env.action_space
     if not isinstance(act_space, gym.spaces.Box):
         raise DDPGError(

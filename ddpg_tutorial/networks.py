@@ -42,6 +42,7 @@ class Actor(nn.Module):
         self.register_buffer("action_half_range", (high - low) / 2)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Actions for a batch of observations: (B, obs_dim) -> (B, act_dim)."""
         x = obs
         for layer in self.hidden:
             x = torch.relu(layer(x))
@@ -68,6 +69,7 @@ class Critic(nn.Module):
         fan_in_uniform_(self.out, FINAL_LAYER_BOUND)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Q-values of a batch: (B, obs_dim), (B, act_dim) -> (B, 1)."""
         x = torch.relu(self.first(obs))
         x = torch.cat([x, action], dim=1)
         for layer in self.hidden:

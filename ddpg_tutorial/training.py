@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,10 @@ class Trainer:
 
     # The loop -------------------------------------------------------------------------------
 
-    def run(self) -> History:
-        """Train until ``config.total_steps``, or until :meth:`request_stop` at an episode end.
+    def run(self, stop_when: Callable[[History], bool] | None = None) -> History:
+        """Train until ``config.total_steps``, or stop at the end of an episode once
+        :meth:`request_stop` was called or ``stop_when(history)`` returned True after
+        an evaluation.
 
         Returns the history; ``self.step < config.total_steps`` tells a stopped run.
         """
@@ -93,13 +96,17 @@ class Trainer:
                 self.history.episodes.append(
                     EpisodeRecord(self.step, episode_return, episode_length))
                 if losses:
-                    self.history.losses.append(LossRecord(self.step, *np.mean(losses, axis=0)))
+                    # Plain floats: a training state holds no NumPy scalars for safe_load to refuse.
+                    means = (float(m) for m in np.mean(losses, axis=0))
+                    self.history.losses.append(LossRecord(self.step, *means))
                 bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
                 episode_return, episode_length, losses = 0.0, 0, []
                 obs = None
 
             if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
                 self._evaluate(time.perf_counter() - start)
+                if stop_when is not None and stop_when(self.history):
+                    self.request_stop()
                 bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
                                 refresh=False)
 
@@ -152,6 +159,7 @@ class Trainer:
         }
 
     def save_state(self, path: str | Path) -> None:
+        """Write :meth:`state_dict` to ``path`` atomically, for :meth:`resume`."""
         atomic_save(self.state_dict(), path)
 
     @classmethod
