@@ -14,6 +14,8 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.plotting`: learning curves
 - :mod:`~ddpg_tutorial.checkpoint`: safe, atomic checkpoints
 - :mod:`~ddpg_tutorial.render`: a policy to an animated GIF
+- :mod:`~ddpg_tutorial.source`: showing the library's own source code
+- :mod:`~ddpg_tutorial.errors`: the one exception type, :class:`~ddpg_tutorial.errors.DDPGError`
 - :mod:`~ddpg_tutorial.cli`: the ``ddpg-tutorial`` command
 """
 

@@ -19,9 +19,9 @@ from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 class UpdateMetrics:
     """What one call of :meth:`DDPGAgent.update` measured."""
 
-    critic_loss: float  # mean squared TD error before the step
-    actor_loss: float  # -mean Q(s, mu(s)) before the step
-    mean_q: float  # mean Q(s, a) over the batch before the step
+    critic_loss: float  #: mean squared TD error, before the critic's step
+    actor_loss: float  #: -mean Q(s, mu(s)), after the critic's step, before the actor's
+    mean_q: float  #: mean Q(s, a) over the batch, before the critic's step
 
 
 def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNoise:

@@ -13,11 +13,11 @@ from ddpg_tutorial.errors import DDPGError
 class Batch(NamedTuple):
     """A minibatch of transitions, each a float32 tensor with batch size ``B``."""
 
-    obs: torch.Tensor  # (B, obs_dim)
-    action: torch.Tensor  # (B, act_dim)
-    reward: torch.Tensor  # (B, 1)
-    next_obs: torch.Tensor  # (B, obs_dim)
-    terminated: torch.Tensor  # (B, 1): 1.0 where the episode really ended
+    obs: torch.Tensor  #: (B, obs_dim)
+    action: torch.Tensor  #: (B, act_dim)
+    reward: torch.Tensor  #: (B, 1)
+    next_obs: torch.Tensor  #: (B, obs_dim)
+    terminated: torch.Tensor  #: (B, 1), 1.0 where the episode really ended
 
 
 class ReplayBuffer:

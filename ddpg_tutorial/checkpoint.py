@@ -60,6 +60,9 @@ def safe_load(path: str | Path, expected_format: str) -> dict:
     """
     path = Path(path)
     what = "a training state" if expected_format == TRAINING_STATE_FORMAT else "an agent checkpoint"
+    if path.is_dir():
+        raise DDPGError(f"'{path}' is a directory, not {what}; pass the file in it, "
+                        f"for example '{path / 'agent.pt'}'")
     if not path.is_file():
         raise DDPGError(f"'{path}' does not exist; pass the path of {what} that "
                         "'ddpg-tutorial train' wrote")

@@ -21,8 +21,8 @@ class EnvSpec:
 
     env_id: str
     obs_dim: int
-    action_low: np.ndarray  # (act_dim,)
-    action_high: np.ndarray  # (act_dim,)
+    action_low: np.ndarray  #: (act_dim,)
+    action_high: np.ndarray  #: (act_dim,)
 
     @property
     def act_dim(self) -> int:
@@ -56,8 +56,10 @@ def check_env(env: gym.Env, env_id: str) -> EnvSpec:
             "continuous task such as Pendulum-v1"
         )
     if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+        low, high = (np.array2string(b, max_line_width=10**9, threshold=8)  # one line
+                     for b in (act_space.low, act_space.high))
         raise DDPGError(
-            f"'{env_id}' has infinite action bounds ({act_space.low} to {act_space.high}); "
+            f"'{env_id}' has infinite action bounds ({low} to {high}); "
             "DDPG's tanh actor needs finite bounds: wrap the environment with "
             "gymnasium.wrappers.ClipAction or a rescaling wrapper"
         )

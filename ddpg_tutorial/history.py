@@ -9,23 +9,29 @@ from typing import NamedTuple
 
 
 class EpisodeRecord(NamedTuple):
-    env_steps: int  # environment steps taken when the episode ended
-    episode_return: float
-    length: int
+    """One training episode (a row of ``episodes.csv``)."""
+
+    env_steps: int  #: environment steps taken when the episode ended
+    episode_return: float  #: the sum of the episode's rewards
+    length: int  #: the episode's number of steps
 
 
 class EvalRecord(NamedTuple):
-    env_steps: int
-    wall_time_s: float  # seconds since training started
-    mean_return: float
-    std_return: float
+    """One greedy evaluation over fixed seeds (a row of ``evaluations.csv``)."""
+
+    env_steps: int  #: environment steps taken when the evaluation ran
+    wall_time_s: float  #: seconds since training started
+    mean_return: float  #: the mean return of the evaluation episodes
+    std_return: float  #: the standard deviation of those returns
 
 
 class LossRecord(NamedTuple):
-    env_steps: int  # averages over the updates of the episode that ended here
-    critic_loss: float
-    actor_loss: float
-    mean_q: float
+    """The :class:`~ddpg_tutorial.agent.UpdateMetrics` of one episode's updates, averaged."""
+
+    env_steps: int  #: environment steps taken when the episode ended
+    critic_loss: float  #: mean of :attr:`UpdateMetrics.critic_loss <.UpdateMetrics.critic_loss>`
+    actor_loss: float  #: mean of :attr:`UpdateMetrics.actor_loss <.UpdateMetrics.actor_loss>`
+    mean_q: float  #: mean of :attr:`UpdateMetrics.mean_q <.UpdateMetrics.mean_q>`
 
 
 @dataclass

@@ -52,7 +52,9 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
 
     Each call returns ``x <- x + theta (mu - x) dt + sigma sqrt(dt) eps`` with
     eps ~ N(0, I), shape (act_dim,).  :meth:`reset` puts ``x`` back at ``mu``.
-    The stationary standard deviation is sigma / sqrt(2 theta) for small dt.
+    The stationary standard deviation is sigma / sqrt(2 theta) in continuous time
+    (small dt); for this recursion it is exactly sigma sqrt(dt) / sqrt(1 - (1 - theta dt)^2),
+    which is sigma / sqrt(theta (2 - theta)) at dt = 1.
     """
 
     def __init__(self, act_dim: int, sigma: float = 0.2, theta: float = 0.15, mu: float = 0.0,

@@ -20,14 +20,19 @@ def record_episode(policy: Callable[[np.ndarray], np.ndarray], env_id: str,
     Frames are (H, W, 3) uint8 arrays from Gymnasium's ``rgb_array`` render mode.
     Returns the frames and the episode return.
     """
+    cannot = DDPGError(f"'{env_id}' cannot render to images (no rgb_array mode); "
+                       "pick an environment that supports render_mode='rgb_array'")
+    probe = make_env(env_id)  # asking for a mode the environment lacks fails inside Gymnasium
+    if "rgb_array" not in probe.metadata.get("render_modes", []):
+        raise cannot
+    probe.close()
     env = make_env(env_id, render_mode="rgb_array")
     obs, _ = env.reset(seed=seed)
     frames, total, done = [], 0.0, False
     while not done:
         frame = env.render()
         if frame is None:
-            raise DDPGError(f"'{env_id}' cannot render to images (no rgb_array mode); "
-                            "pick an environment that supports render_mode='rgb_array'")
+            raise cannot
         frames.append(frame)
         obs, reward, terminated, truncated, _ = env.step(policy(obs))
         total += float(reward)

@@ -15,10 +15,12 @@ class Source:
     """
 
     def __init__(self, obj: object) -> None:
+        obj = inspect.unwrap(obj)  # a decorated method (e.g. @torch.no_grad()) shows its own code
         self.code = textwrap.dedent(inspect.getsource(obj))
         file = Path(inspect.getsourcefile(obj)).resolve()
         package_root = Path(__file__).resolve().parent.parent
-        self.file = file.relative_to(package_root).as_posix()
+        self.file = (file.relative_to(package_root).as_posix()
+                     if file.is_relative_to(package_root) else file.name)
 
     def __str__(self) -> str:
         return self.code

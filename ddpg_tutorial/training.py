@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.buffer import ReplayBuffer
@@ -96,7 +96,7 @@ class Trainer:
                 self.history.episodes.append(
                     EpisodeRecord(self.step, episode_return, episode_length))
                 if losses:
-                    # Plain floats: a training state holds no NumPy scalars for safe_load to refuse.
+                    # Plain floats: safe_load refuses NumPy scalars in a training state.
                     means = (float(m) for m in np.mean(losses, axis=0))
                     self.history.losses.append(LossRecord(self.step, *means))
                 bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)

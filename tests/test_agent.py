@@ -1,0 +1,156 @@
+"""The DDPG agent: soft updates, the TD target, learning on a batch, acting."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import tiny_config
+
+from ddpg_tutorial import Batch, DDPGAgent, soft_update
+
+OBS_DIM = 3
+LOW = np.array([-2.0, 0.0], dtype=np.float32)
+HIGH = np.array([1.0, 5.0], dtype=np.float32)
+
+
+def make_agent(**changes) -> DDPGAgent:
+    return DDPGAgent(OBS_DIM, LOW, HIGH, tiny_config(**changes), seed=0)
+
+
+def random_batch(n: int = 64, seed: int = 0, terminated: float = 0.0) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    return Batch(torch.randn(n, OBS_DIM, generator=g),
+                 torch.rand(n, 2, generator=g) * torch.tensor(HIGH - LOW) + torch.tensor(LOW),
+                 torch.randn(n, 1, generator=g),
+                 torch.randn(n, OBS_DIM, generator=g),
+                 torch.full((n, 1), terminated))
+
+
+def test_soft_update_arithmetic():
+    torch.manual_seed(0)
+    target, online = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    before = [p.detach().clone() for p in target.parameters()]
+    soft_update(target, online, tau=0.1)
+    for t, t0, p in zip(target.parameters(), before, online.parameters()):
+        torch.testing.assert_close(t, 0.9 * t0 + 0.1 * p, rtol=1e-6, atol=1e-7)
+        assert not torch.allclose(t, t0)
+    soft_update(target, online, tau=1.0)  # tau = 1 copies
+    for t, p in zip(target.parameters(), online.parameters()):
+        torch.testing.assert_close(t, p, rtol=0, atol=0)
+
+
+def test_update_moves_targets_by_tau_towards_the_updated_networks():
+    agent = make_agent(tau=0.25)
+    old = {name: copy.deepcopy(getattr(agent, name)) for name in ("actor_target", "critic_target")}
+    agent.update(random_batch())
+    for target, online in (("actor_target", "actor"), ("critic_target", "critic")):
+        for t, t0, p in zip(getattr(agent, target).parameters(), old[target].parameters(),
+                            getattr(agent, online).parameters()):
+            torch.testing.assert_close(t, 0.75 * t0 + 0.25 * p, rtol=1e-5, atol=1e-6)
+    assert not any(p.requires_grad for p in agent.critic_target.parameters())
+    assert all(p.requires_grad for p in agent.critic.parameters())  # unfrozen after the step
+
+
+def critic_loss_of_first_update(agent: DDPGAgent, batch: Batch) -> float:
+    return copy.deepcopy(agent).update(batch).critic_loss
+
+
+def test_termination_cuts_the_bootstrap_and_truncation_does_not():
+    gamma = 0.9
+    agent = make_agent(gamma=gamma)
+    with torch.no_grad():  # Q of about 5 everywhere, so that gamma Q' is far from 0
+        agent.critic.out.bias.fill_(5.0)
+        agent.critic_target.out.bias.fill_(5.0)
+    alive = random_batch(terminated=0.0)._replace(reward=torch.zeros(64, 1))
+    ended = alive._replace(terminated=torch.ones(64, 1))
+
+    with torch.no_grad():
+        q = agent.critic(alive.obs, alive.action)
+        next_q = agent.critic_target(alive.next_obs, agent.actor_target(alive.next_obs))
+    # terminated = 0 (running, or cut by a time limit): y = gamma Q'(s', mu'(s')).
+    expected_alive = F.mse_loss(q, gamma * next_q).item()
+    # terminated = 1: y = r = 0, nothing bootstrapped.
+    expected_ended = F.mse_loss(q, torch.zeros_like(q)).item()
+
+    assert critic_loss_of_first_update(agent, alive) == pytest.approx(expected_alive, rel=1e-5)
+    assert critic_loss_of_first_update(agent, ended) == pytest.approx(expected_ended, rel=1e-5)
+    assert expected_ended > 10 * expected_alive  # about 25 against about 0.25
+
+
+def test_td_target_adds_the_reward():
+    agent = make_agent(gamma=0.5)
+    batch = random_batch(terminated=1.0)
+    with torch.no_grad():
+        q = agent.critic(batch.obs, batch.action)
+    expected = F.mse_loss(q, batch.reward).item()
+    assert critic_loss_of_first_update(agent, batch) == pytest.approx(expected, rel=1e-5)
+
+
+def test_updates_on_a_fixed_batch_lower_the_td_error():
+    agent = make_agent(critic_lr=1e-3, actor_lr=1e-4)
+    batch = random_batch(n=64, seed=3)
+    losses = [agent.update(batch).critic_loss for _ in range(200)]
+    assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+    assert losses[1] < losses[0]  # already the first step helps
+
+
+def test_actor_update_raises_the_critics_value():
+    agent = make_agent(actor_lr=1e-2, critic_lr=1e-12, tau=1e-3)
+    batch = random_batch(seed=4)
+    metrics = [agent.update(batch) for _ in range(50)]
+    # actor_loss = -mean Q(s, mu(s)): the actor climbs the (almost frozen) critic.
+    assert metrics[-1].actor_loss < metrics[0].actor_loss
+
+
+def test_act_shapes():
+    agent = make_agent()
+    assert agent.act(np.zeros(OBS_DIM)).shape == (2,)
+    assert agent.act(np.zeros((5, OBS_DIM))).shape == (5, 2)
+    assert agent.act(np.zeros(OBS_DIM), explore=True).shape == (2,)
+    assert agent.act(np.zeros(OBS_DIM)).dtype == np.float32
+
+
+def test_greedy_act_is_the_actor_output():
+    agent = make_agent()
+    obs = np.random.default_rng(0).normal(size=(4, OBS_DIM)).astype(np.float32)
+    expected = agent.actor(torch.from_numpy(obs)).detach().numpy()
+    np.testing.assert_array_equal(agent.act(obs), expected)
+    np.testing.assert_array_equal(agent.act(obs), agent.act(obs))  # no noise without explore
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "ou"])
+def test_act_with_exploration_stays_inside_the_bounds(noise):
+    agent = make_agent(noise=noise, noise_sigma=3.0)  # large noise: clipping has to act
+    obs = np.random.default_rng(1).normal(size=(500, OBS_DIM))
+    actions = np.array([agent.act(o, explore=True) for o in obs])
+    assert np.all(actions >= LOW) and np.all(actions <= HIGH)
+    assert np.any(actions == LOW) and np.any(actions == HIGH)  # clipped at both ends
+    assert len(np.unique(actions[:, 0])) > 50  # and noisy in between
+
+
+def test_same_seed_same_networks_other_seed_other_networks():
+    config = tiny_config()
+    a, b = (DDPGAgent(OBS_DIM, LOW, HIGH, config, seed=5) for _ in range(2))
+    c = DDPGAgent(OBS_DIM, LOW, HIGH, config, seed=6)
+    for pa, pb, pc in zip(a.actor.parameters(), b.actor.parameters(), c.actor.parameters()):
+        assert torch.equal(pa, pb)
+        assert not torch.equal(pa, pc)
+    # The targets start as exact copies.
+    for p, t in zip(a.critic.parameters(), a.critic_target.parameters()):
+        assert torch.equal(p, t)
+
+
+def test_agent_state_dict_round_trip():
+    agent = make_agent()
+    for seed in range(3):
+        agent.update(random_batch(seed=seed))
+    other = DDPGAgent(OBS_DIM, LOW, HIGH, tiny_config(), seed=123)
+    # A deep copy: PyTorch's optimiser load_state_dict keeps the given moment tensors.
+    other.load_state_dict(copy.deepcopy(agent.state_dict()))
+    obs = np.random.default_rng(2).normal(size=(10, OBS_DIM))
+    np.testing.assert_array_equal(other.act(obs), agent.act(obs))
+    batch = random_batch(seed=9)
+    # Same optimiser moments too: the next update is identical.
+    assert other.update(batch) == agent.update(batch)

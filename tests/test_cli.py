@@ -1,0 +1,335 @@
+"""The ddpg-tutorial command: the files a run writes, evaluate and render, one-line errors
+for every bad input, --help, and stopping with SIGTERM then --resume."""
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TINY_TRAIN_ARGS
+from PIL import Image
+
+from ddpg_tutorial import load_agent
+from ddpg_tutorial.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    """Run the command line in this process: exit status, stdout, stderr."""
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, *fragments: str) -> None:
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One tiny, complete training run (with its GIF), shared by the tests that read it."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        rc = main(["train", "--out", str(out), "--steps", "600", "--eval-every", "200",
+                   *TINY_TRAIN_ARGS])
+    assert rc == 0, stderr.getvalue()
+    (out / "stdout.txt").write_text(stdout.getvalue())
+    return out
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+# A successful run ---------------------------------------------------------------------------
+
+def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
+    stdout = (run_dir / "stdout.txt").read_text()
+    assert "done: 600 steps" in stdout and "final greedy return" in stdout
+    assert f"wrote {run_dir / 'policy.gif'}" in stdout
+
+    evaluations = read_csv(run_dir / "evaluations.csv")
+    assert (run_dir / "evaluations.csv").read_text().splitlines()[0] == \
+        "env_steps,wall_time_s,mean_return,std_return"
+    assert [row[0] for row in evaluations[1:]] == ["200", "400", "600"]
+    assert (run_dir / "episodes.csv").read_text().splitlines()[0] == "env_steps,return,length"
+    assert [row for row in read_csv(run_dir / "episodes.csv")[1:]][0][::2] == ["200", "200"]
+
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["env_id"] == "Pendulum-v1" and config["seed"] == 0
+    assert config["total_steps"] == 600 and config["actor_hidden"] == [32, 32]
+
+    with Image.open(run_dir / "learning_curve.png") as image:
+        assert image.format == "PNG" and image.width > 300
+    with Image.open(run_dir / "policy.gif") as gif:
+        assert gif.format == "GIF"
+        assert gif.n_frames > 10
+        assert gif.width == 256
+    agent, spec = load_agent(run_dir / "agent.pt")
+    assert spec.env_id == "Pendulum-v1" and agent.config.total_steps == 600
+    assert not (run_dir / "training_state.pt").exists()
+
+
+def test_evaluate_prints_the_mean_and_std_of_the_saved_agent(run_dir, capsys):
+    rc, out, err = cli(capsys, "evaluate", run_dir / "agent.pt", "--episodes", "2",
+                       "--device", "cpu")
+    assert rc == 0, err
+    # The same agent on the same evaluation seeds as the run's last evaluation.
+    last = read_csv(run_dir / "evaluations.csv")[-1]
+    mean, std = float(last[2]), float(last[3])
+    assert out.strip() == (f"Pendulum-v1: greedy return {mean:.1f} ± {std:.1f} "
+                           "over 2 episodes (mean ± std)")
+
+
+def test_render_writes_a_gif(run_dir, tmp_path, capsys):
+    # A test environment of Pendulum's shapes whose small frames render quickly (the
+    # training run above already rendered Pendulum-v1 itself into policy.gif).
+    rc, out, err = cli(capsys, "render", run_dir / "agent.pt", "--out", tmp_path / "x.gif",
+                       "--env", "DDPGTestRender-v0")
+    assert rc == 0, err
+    assert f"wrote {tmp_path / 'x.gif'} (DDPGTestRender-v0, episode return" in out
+    with Image.open(tmp_path / "x.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 50  # one frame per step
+        assert gif.size == (256, 192)  # scaled to 256 pixels wide
+    assert [p.name for p in tmp_path.iterdir()] == ["x.gif"]  # no temp file left
+
+
+def test_render_an_environment_without_images(run_dir, tmp_path, capsys):
+    rc, _, err = cli(capsys, "render", run_dir / "agent.pt", "--out", tmp_path / "x.gif",
+                     "--env", "DDPGTestSmall-v0")
+    assert_one_line_error(rc, err, "'DDPGTestSmall-v0' cannot render to images",
+                          "render_mode='rgb_array'")
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_evaluate_on_an_environment_of_other_shapes(run_dir, capsys):
+    rc, _, err = cli(capsys, "evaluate", run_dir / "agent.pt", "--env",
+                     "MountainCarContinuous-v0")
+    assert_one_line_error(rc, err, "trained on 'Pendulum-v1' with observation shape (3,)",
+                          "'MountainCarContinuous-v0' has observation shape (2,)")
+
+
+def test_refuses_to_overwrite_a_run_without_overwrite(run_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    shutil.copy(run_dir / "agent.pt", out / "agent.pt")
+    before = (out / "agent.pt").read_bytes()
+    args = ["train", "--out", out, "--steps", "300", "--eval-every", "300", "--no-gif",
+            *TINY_TRAIN_ARGS]
+    rc, _, err = cli(capsys, *args)
+    assert_one_line_error(rc, err, f"'{out}' already holds a trained agent",
+                          "pass --overwrite")
+    assert (out / "agent.pt").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["agent.pt"]
+
+    rc, _, err = cli(capsys, *args, "--overwrite")
+    assert rc == 0, err
+    assert (out / "agent.pt").read_bytes() != before
+
+
+def test_refuses_to_start_over_an_interrupted_run(tmp_path, capsys):
+    (tmp_path / "training_state.pt").write_bytes(b"")
+    rc, _, err = cli(capsys, "train", "--out", tmp_path, "--overwrite")
+    assert_one_line_error(rc, err, "holds an interrupted run", f"--resume {tmp_path}")
+
+
+# One-line errors ----------------------------------------------------------------------------
+
+TRAIN_ERRORS = {
+    "unknown-env": (["--env", "NoSuchEnv-v0"],
+                    ["unknown environment id 'NoSuchEnv-v0'", "Pendulum-v1"]),
+    "discrete": (["--env", "CartPole-v1"],
+                 ["'CartPole-v1' has a Discrete action space", "continuous Box action space"]),
+    "infinite-bounds": (["--env", "DDPGTestInfiniteAction-v0"],
+                        ["has infinite action bounds", "inf", "ClipAction"]),
+    "image-obs": (["--env", "DDPGTestImageObs-v0"],
+                  ["Box of shape (8, 8, 3) observations", "FlattenObservation"]),
+    "dict-obs": (["--env", "DDPGTestDictObs-v0"], ["Dict observations", "FlattenObservation"]),
+    "tau=2": (["--set", "tau=2"], ["config field 'tau' must be in (0, 1], got 2"]),
+    "tau=abc": (["--set", "tau=abc"], ["config field 'tau' must be a finite number"]),
+    "hidden=64": (["--set", "actor_hidden=64"], ["'actor_hidden' must be a list of layer sizes"]),
+    "set-without-value": (["--set", "tau"], ["--set expects FIELD=VALUE, got 'tau'"]),
+    "unknown-field": (["--set", "learning_rate=0.1"],
+                      ["unknown config field(s) ['learning_rate']", "'actor_lr'"]),
+    "steps<warmup": (["--steps", "500"],
+                     ["'warmup_steps' must be smaller than total_steps (500)", "raise --steps"]),
+    "eval-episodes=0": (["--eval-episodes", "0"], ["'eval_episodes' must be a positive integer"]),
+    "device": (["--device", "tpu"], ["unknown device 'tpu'"]),
+    "threads": (["--threads", "0"], ["--threads must be a positive integer, got 0"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRAIN_ERRORS))
+def test_train_errors_are_one_line(case, tmp_path, capsys):
+    args, fragments = TRAIN_ERRORS[case]
+    rc, _, err = cli(capsys, "train", "--out", tmp_path / "out", "--no-progress", *args)
+    assert_one_line_error(rc, err, *fragments)
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+@pytest.mark.parametrize("where", ["/proc/forbidden", "under-a-file"])
+def test_unwritable_output_directory(where, tmp_path, capsys):
+    (tmp_path / "file").write_text("a regular file")
+    out = tmp_path / "file" / "run" if where == "under-a-file" else Path(where)
+    rc, _, err = cli(capsys, "train", "--out", out, "--no-progress", "--eval-episodes", "1")
+    assert_one_line_error(rc, err, f"cannot write to '{out}'",
+                          "choose a writable output directory with --out")
+
+
+def test_resume_of_a_directory_without_a_training_state(tmp_path, capsys):
+    rc, _, err = cli(capsys, "train", "--resume", tmp_path)
+    assert_one_line_error(rc, err, f"'{tmp_path / 'training_state.pt'}' does not exist",
+                          "a training state")
+
+
+def test_evaluate_episodes_must_be_positive(tmp_path, capsys):
+    rc, _, err = cli(capsys, "evaluate", tmp_path / "agent.pt", "--episodes", "0")
+    assert_one_line_error(rc, err, "--episodes must be a positive integer, got 0")
+
+
+def test_divergence_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc, _, err = cli(capsys, "train", "--env", "DDPGTestNaNReward-v0", "--out", out,
+                     "--steps", "2000", "--eval-every", "100", "--no-gif", *TINY_TRAIN_ARGS,
+                     "--set", "warmup_steps=100", "--set", "batch_size=32")
+    assert_one_line_error(rc, err, "training diverged at step", "critic loss nan",
+                          f"the last good checkpoint is {out / 'agent.pt'}")
+    load_agent(out / "agent.pt")  # still loadable
+
+
+BAD_CHECKPOINTS = {  # kind: what the message says
+    "missing": "does not exist; pass the path of an agent checkpoint",
+    "empty": "is empty; it is not an agent checkpoint",
+    "truncated": "is truncated or not a PyTorch file",
+    "not-a-checkpoint": "is a PyTorch file but not an agent checkpoint of ddpg-tutorial",
+    "text": "is not a PyTorch file, so it is not an agent checkpoint",
+}
+
+
+@pytest.mark.parametrize("command", ["evaluate", "render"])
+@pytest.mark.parametrize("kind", sorted(BAD_CHECKPOINTS))
+def test_bad_checkpoint_files(command, kind, run_dir, tmp_path, capsys):
+    import torch
+
+    path = tmp_path / f"{kind}.pt"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        data = (run_dir / "agent.pt").read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "not-a-checkpoint":
+        torch.save({"actor": {"weight": torch.zeros(2)}}, path)
+    elif kind == "text":
+        path.write_text("not a checkpoint\n")
+    rc, _, err = cli(capsys, command, path, *(["--out", tmp_path / "x.gif"]
+                                              if command == "render" else []))
+    assert_one_line_error(rc, err, f"'{path}'", BAD_CHECKPOINTS[kind])
+    assert not (tmp_path / "x.gif").exists()
+
+
+# --help -------------------------------------------------------------------------------------
+
+def subparsers() -> dict:
+    parser = build_parser()
+    return parser._subparsers._group_actions[0].choices  # name -> ArgumentParser
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "render"])
+def test_help_lists_every_option_with_its_default(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    options = [a for a in subparsers()[command]._actions
+               if a.option_strings and a.dest != "help"]
+    assert len(options) >= 4
+    for action in options:
+        assert action.option_strings[-1] in text
+        help_text = " ".join(action.help.split())
+        if "(default:" in help_text:  # the default said in words, once
+            assert help_text in text and f"{help_text} (default:" not in text
+        else:
+            assert f"{help_text} (default: {action.default})" in text, action.dest
+    if command == "train":
+        for fragment in ["--eval-every", "(default: the preset's, 1000)", "--env",
+                         "(default: Pendulum-v1)", "--preset", "(default: fast)",
+                         "--seed", "random seed (default: 0)", "--steps", "--resume",
+                         "--overwrite", "--no-gif", "--no-progress", "--set", "--out"]:
+            assert fragment in text
+
+
+def test_python_m_ddpg_tutorial_help_in_a_subprocess():
+    result = subprocess.run([sys.executable, "-m", "ddpg_tutorial", "--help"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ddpg-tutorial")
+    for command in ("train", "evaluate", "render"):
+        assert command in result.stdout
+
+
+# SIGTERM and --resume -----------------------------------------------------------------------
+
+def start(*argv: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SDL_VIDEODRIVER": "dummy",
+           "SDL_AUDIODRIVER": "dummy"}
+    return subprocess.Popen([sys.executable, "-m", "ddpg_tutorial", *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp_path, capsys):
+    args = ["train", "--steps", "1200", "--eval-every", "400", "--no-gif", *TINY_TRAIN_ARGS]
+    stopped_dir, full_dir = tmp_path / "stopped", tmp_path / "full"
+    stopped = start(*args, "--out", str(stopped_dir), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 180
+        while not (stopped_dir / "evaluations.csv").exists():
+            assert stopped.poll() is None, stopped.communicate()
+            assert time.monotonic() < deadline, "no evaluation written in 180 s"
+            time.sleep(0.02)
+        stopped.send_signal(signal.SIGTERM)
+        out, err = stopped.communicate(timeout=180)
+    finally:
+        stopped.kill()
+    assert stopped.returncode == 143, err
+    assert "Traceback" not in err
+    assert "SIGTERM: finishing the current episode, then saving the training state" in err
+    assert f"continue with: ddpg-tutorial train --resume {stopped_dir}" in out
+    assert (stopped_dir / "training_state.pt").exists()
+    assert not (stopped_dir / "learning_curve.png").exists()
+    stopped_at = int(out.split("stopped at step ")[1].split(";")[0])
+    assert stopped_at < 1200 and stopped_at % 200 == 0  # at the end of an episode
+
+    resumed = start("train", "--resume", str(stopped_dir), "--no-progress", "--no-gif",
+                    "--threads", "1", cwd=tmp_path)
+    # Meanwhile, the same run without interruption, in this process.
+    rc, _, err = cli(capsys, *args, "--out", full_dir)
+    assert rc == 0, err
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert f"resuming Pendulum-v1 from step {stopped_at}" in out
+    assert "Traceback" not in err
+
+    assert not (stopped_dir / "training_state.pt").exists()
+    assert (stopped_dir / "learning_curve.png").exists()
+    assert (stopped_dir / "episodes.csv").read_text() == (full_dir / "episodes.csv").read_text()
+    drop_time = lambda rows: [row[:1] + row[2:] for row in rows]  # noqa: E731
+    assert drop_time(read_csv(stopped_dir / "evaluations.csv")) == \
+        drop_time(read_csv(full_dir / "evaluations.csv"))
+    assert len(read_csv(full_dir / "episodes.csv")) == 1 + 1200 // 200

@@ -1,0 +1,95 @@
+"""Actor and critic: the paper's initialisation, action bounds, where the action enters."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ddpg_tutorial import Actor, Critic
+from ddpg_tutorial.networks import FINAL_LAYER_BOUND
+
+OBS_DIM, ACT_DIM = 17, 6
+LOW = np.array([-3.0, 0.5, -1.0, 0.0, -10.0, 2.0], dtype=np.float32)
+HIGH = np.array([-1.0, 7.0, 1.0, 0.1, 10.0, 2.5], dtype=np.float32)
+
+
+def check_uniform(tensor: torch.Tensor, bound: float, near_bound: bool = True) -> None:
+    """Every value within +-bound and, for a large tensor, some close to it (not all tiny)."""
+    largest = tensor.abs().max().item()
+    assert largest <= bound
+    if near_bound:
+        assert largest >= 0.9 * bound, f"largest |value| {largest} is far below the bound {bound}"
+
+
+def test_actor_initialisation():
+    torch.manual_seed(0)
+    actor = Actor(OBS_DIM, LOW, HIGH, hidden=(400, 300))
+    assert [layer.in_features for layer in actor.hidden] == [OBS_DIM, 400]
+    for layer in actor.hidden:
+        bound = 1 / math.sqrt(layer.in_features)
+        check_uniform(layer.weight, bound)
+        check_uniform(layer.bias, bound)
+    check_uniform(actor.out.weight, FINAL_LAYER_BOUND)
+    check_uniform(actor.out.bias, FINAL_LAYER_BOUND, near_bound=False)  # only 6 values
+    assert FINAL_LAYER_BOUND == 3e-3
+
+
+def test_critic_initialisation():
+    torch.manual_seed(1)
+    critic = Critic(OBS_DIM, ACT_DIM, hidden=(400, 300))
+    for layer in (critic.first, *critic.hidden):
+        bound = 1 / math.sqrt(layer.in_features)
+        check_uniform(layer.weight, bound)
+        check_uniform(layer.bias, bound)
+    check_uniform(critic.out.weight, 3e-3)
+    check_uniform(critic.out.bias, 3e-3, near_bound=False)  # a single value
+
+
+def test_critic_takes_the_action_at_the_second_layer():
+    critic = Critic(OBS_DIM, ACT_DIM, hidden=(64, 48))
+    assert critic.first.in_features == OBS_DIM  # the state alone
+    assert critic.hidden[0].in_features == 64 + ACT_DIM  # first layer's features + action
+    assert critic.out.in_features == 48 and critic.out.out_features == 1
+    obs = torch.randn(5, OBS_DIM)
+    action = torch.randn(5, ACT_DIM)
+    # The action changes Q, through the second layer.
+    assert not torch.allclose(critic(obs, action), critic(obs, action + 1.0))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
+def test_actor_output_stays_inside_asymmetric_bounds(scale):
+    torch.manual_seed(2)
+    actor = Actor(OBS_DIM, LOW, HIGH, hidden=(32, 32))
+    with torch.no_grad():  # a large final layer so that tanh saturates at both ends
+        actor.out.weight.mul_(1e3)
+    obs = scale * torch.randn(2000, OBS_DIM)
+    action = actor(obs).detach().numpy()
+    assert action.shape == (2000, ACT_DIM)
+    assert np.all(action >= LOW) and np.all(action <= HIGH)
+    if scale >= 1e3:  # both ends of every dimension are reached
+        np.testing.assert_allclose(action.min(axis=0), LOW, atol=1e-4)
+        np.testing.assert_allclose(action.max(axis=0), HIGH, atol=1e-4)
+
+
+def test_actor_maps_zero_preactivation_to_the_middle_of_the_bounds():
+    actor = Actor(OBS_DIM, LOW, HIGH, hidden=(32, 32))
+    with torch.no_grad():
+        actor.out.weight.zero_()
+        actor.out.bias.zero_()
+    action = actor(torch.randn(3, OBS_DIM)).detach().numpy()
+    np.testing.assert_allclose(action, np.tile((LOW + HIGH) / 2, (3, 1)), rtol=1e-6)
+
+
+def test_output_shapes():
+    actor = Actor(4, -np.ones(2), np.ones(2), hidden=(16, 16, 8))
+    critic = Critic(4, 2, hidden=(16, 16, 8))
+    obs = torch.randn(7, 4)
+    assert actor(obs).shape == (7, 2)
+    assert critic(obs, actor(obs)).shape == (7, 1)
+    assert len(actor.hidden) == 3 and len(critic.hidden) == 2
+
+
+def test_critic_needs_two_hidden_layers():
+    with pytest.raises(ValueError, match="two hidden layers"):
+        Critic(3, 1, hidden=(64,))

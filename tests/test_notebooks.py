@@ -1,0 +1,136 @@
+"""The book's notebooks use the library instead of redefining it, are stored executed,
+import ddpg_tutorial and seed early.  Passes on whatever notebooks book/ holds, even none."""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((REPO / "book").glob("*.ipynb"))
+
+
+def library_names() -> set[str]:
+    """Every function, method and class name defined anywhere in ddpg_tutorial/*.py."""
+    names = set()
+    for path in (REPO / "ddpg_tutorial").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if not (node.name.startswith("__") and node.name.endswith("__")):
+                    names.add(node.name)
+    return names
+
+
+def code_cells(notebook: Path) -> list[dict]:
+    cells = json.loads(notebook.read_text())["cells"]
+    return [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def parse_cell(source: str, where: str) -> ast.Module:
+    # IPython magics and shell escapes are not Python.
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(lines), filename=where)
+    except SyntaxError as err:
+        pytest.fail(f"{where} is not valid Python: {err}")
+
+
+def module_level_definitions(tree: ast.Module) -> set[str]:
+    """Names a cell defines at module level: def, class, or ``name = lambda ...``."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def cell_source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_the_checks_themselves_catch_what_they_should():
+    # The library's names are collected, dunders excluded...
+    names = library_names()
+    assert {"soft_update", "ReplayBuffer", "OrnsteinUhlenbeckNoise", "sample", "forward",
+            "safe_load", "main"} <= names
+    assert not any(n.startswith("__") and n.endswith("__") for n in names)
+    # ...and a cell that redefines one is caught, however it does it.
+    tree = ast.parse("def soft_update(t, o, tau):\n    pass\n"
+                     "class ReplayBuffer:\n    pass\n"
+                     "evaluate = lambda policy: 0\n"
+                     "x = 3\n"
+                     "for i in range(2):\n    def inner(): pass\n")
+    assert module_level_definitions(tree) & names == {"soft_update", "ReplayBuffer", "evaluate"}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_does_not_redefine_library_names(notebook):
+    names = library_names()
+    clashes = {}
+    for i, cell in enumerate(code_cells(notebook)):
+        tree = parse_cell(cell_source(cell), f"{notebook.name} code cell {i + 1}")
+        for name in module_level_definitions(tree) & names:
+            clashes[name] = i + 1
+    assert not clashes, (f"{notebook.name} redefines library names (name: code cell): "
+                         f"{clashes}; import them from ddpg_tutorial instead")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_is_stored_executed(notebook):
+    cells = code_cells(notebook)
+    unexecuted = [i + 1 for i, c in enumerate(cells) if c.get("execution_count") is None]
+    assert not unexecuted, f"{notebook.name}: code cells {unexecuted} have not been executed"
+    assert any(c.get("outputs") for c in cells), f"{notebook.name} stores no outputs at all"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_imports_the_library(notebook):
+    modules = set()
+    for i, cell in enumerate(code_cells(notebook)):
+        for node in ast.walk(parse_cell(cell_source(cell), f"{notebook.name} cell {i + 1}")):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules.add(node.module)
+            elif isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+    assert any(m == "ddpg_tutorial" or m.startswith("ddpg_tutorial.") for m in modules), \
+        f"{notebook.name} does not import from ddpg_tutorial"
+
+
+# Code that draws random numbers, or builds something that does (networks, agents,
+# buffers, noise, environments being reset).
+RANDOM_USE = re.compile(
+    r"np\.random|default_rng|\btorch\.(rand|randn|randint|randperm|normal)\b|\brandom\."
+    r"|\b(Trainer|train|DDPGAgent|ReplayBuffer|Actor|Critic|GaussianNoise"
+    r"|OrnsteinUhlenbeckNoise|render_gif)\(|\.reset\(|\.sample\(|\.run\(")
+
+
+def first_random_cell(cells: list[dict]) -> int | None:
+    for i, cell in enumerate(cells):
+        if RANDOM_USE.search(cell_source(cell)):
+            return i
+    return None
+
+
+def test_the_seed_check_finds_the_first_random_cell():
+    cells = [{"source": s} for s in ["import numpy as np\nSEED = 0", "x = 1",
+                                     "rng = np.random.default_rng(SEED)"]]
+    assert first_random_cell(cells) == 2
+    assert first_random_cell(cells[:2]) is None
+    assert first_random_cell([{"source": "trainer.run()"}]) == 0
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_seeds_early(notebook):
+    # Early enough: in the first code cell that uses randomness, or in a cell before it.
+    cells = code_cells(notebook)
+    first = first_random_cell(cells)
+    if first is None:
+        return  # nothing random, nothing to seed
+    assert any("seed" in cell_source(c).lower() for c in cells[:first + 1]), (
+        f"{notebook.name}: code cell {first + 1} uses randomness, but neither it nor an "
+        "earlier cell sets a seed")

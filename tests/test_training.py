@@ -1,0 +1,172 @@
+"""The training loop: determinism, exact resume, what the buffer stores, divergence,
+the files a run writes, and one end-to-end run on Pendulum-v1."""
+
+import csv
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from conftest import NAN_AFTER, tiny_config
+
+from ddpg_tutorial import PRESETS, DDPGError, History, Trainer, load_agent, train
+from ddpg_tutorial.history import EpisodeRecord, EvalRecord
+from ddpg_tutorial.training import TrainingDiverged
+
+
+def outcome(history: History) -> tuple:
+    """Everything a run records except wall-clock times."""
+    evaluations = [(e.env_steps, e.mean_return, e.std_return) for e in history.evaluations]
+    return history.episodes, evaluations, history.losses
+
+
+def run(seed: int, env_id: str = "Pendulum-v1", **changes) -> History:
+    return Trainer(env_id, tiny_config(**changes), seed=seed, progress=False).run()
+
+
+def test_same_seed_gives_identical_runs_and_another_seed_does_not():
+    first, second, other = run(seed=0), run(seed=0), run(seed=1)
+    assert len(first.episodes) == 3 and len(first.evaluations) == 3  # 600 steps
+    assert [e.env_steps for e in first.evaluations] == [200, 400, 600]
+    assert outcome(first) == outcome(second)
+    episodes, evaluations, _ = outcome(other)
+    assert [e.episode_return for e in episodes] != [e.episode_return for e in first.episodes]
+    assert evaluations != outcome(first)[1]
+
+
+def test_truncation_is_stored_as_not_terminated():
+    # Pendulum-v1 never terminates; its episodes are cut by the 200-step time limit.
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=450), progress=False)
+    trainer.run()
+    assert [e.length for e in trainer.history.episodes] == [200, 200]
+    assert len(trainer.buffer) == 450
+    assert not trainer.buffer.terminated[:450].any()
+
+
+def test_termination_is_stored_as_terminated():
+    trainer = Trainer("DDPGTestTerminating-v0", tiny_config(total_steps=300, warmup_steps=100,
+                                                            eval_every=100), progress=False)
+    trainer.run()
+    assert {e.length for e in trainer.history.episodes} == {10}
+    flags = trainer.buffer.terminated[:300, 0]
+    np.testing.assert_array_equal(np.flatnonzero(flags), np.arange(9, 300, 10))
+
+
+def stop_after(trainer: Trainer, steps: int) -> None:
+    """Make ``trainer`` call its own request_stop once ``steps`` environment steps were taken
+    (as the command line's signal handler does)."""
+    env_step = trainer.env.step
+
+    def step(action):
+        if trainer.step + 1 >= steps:
+            trainer.request_stop()
+        return env_step(action)
+
+    trainer.env.step = step
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "ou"])
+def test_stopped_saved_and_resumed_run_equals_an_uninterrupted_run(tmp_path, noise):
+    config = dict(total_steps=800, eval_every=200, noise=noise)
+    reference = run(seed=3, **config)
+
+    trainer = Trainer("Pendulum-v1", tiny_config(**config), seed=3, progress=False)
+    stop_after(trainer, 250)
+    stopped = trainer.run()
+    assert trainer.step == 400  # the end of the episode in which the stop was asked for
+    assert len(stopped.evaluations) == 2
+    trainer.save_state(tmp_path / "training_state.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["training_state.pt"]  # no temp files
+
+    resumed = Trainer.resume(tmp_path / "training_state.pt", progress=False)
+    assert resumed.step == 400 and resumed.config == trainer.config and resumed.seed == 3
+    history = resumed.run()
+    assert resumed.step == 800
+    assert outcome(history) == outcome(reference)
+    assert [e.wall_time_s for e in history.evaluations][:2] == \
+        [e.wall_time_s for e in stopped.evaluations]
+
+
+def test_a_training_state_holds_only_safe_plain_data(tmp_path):
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=450), progress=False)
+    trainer.run()
+    trainer.save_state(tmp_path / "state.pt")
+    # weights_only=True refuses anything that is not tensors and plain Python data.
+    state = torch.load(tmp_path / "state.pt", weights_only=True)
+    assert state["step"] == 450
+    assert all(type(x) is float for record in state["history"]["losses"] for x in record[1:])
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
+    config = tiny_config(warmup_steps=100, eval_every=100, total_steps=2000, batch_size=32)
+    trainer = Trainer("DDPGTestNaNReward-v0", config, seed=0, out_dir=tmp_path, progress=False)
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.run()
+    assert isinstance(info.value, DDPGError)
+    message = str(info.value)
+    step = int(re.search(r"training diverged at step (\d+): ", message).group(1))
+    assert step == trainer.step
+    assert NAN_AFTER < step < 2000  # the first NaN reward is that of step NAN_AFTER + 1
+    assert "critic loss nan" in message
+    assert f"the last good checkpoint is {tmp_path / 'agent.pt'}" in message
+    assert "\n" not in message
+
+    agent, spec = load_agent(tmp_path / "agent.pt")
+    assert spec.env_id == "DDPGTestNaNReward-v0"
+    for net in (agent.actor, agent.critic, agent.actor_target, agent.critic_target):
+        assert all(torch.isfinite(p).all() for p in net.parameters())
+    assert np.isfinite(agent.act(np.zeros(3, dtype=np.float32))).all()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_divergence_without_an_output_directory_says_so():
+    config = tiny_config(warmup_steps=100, eval_every=1000, total_steps=2000, batch_size=32)
+    with pytest.raises(TrainingDiverged, match="no checkpoint was written yet"):
+        Trainer("DDPGTestNaNReward-v0", config, progress=False).run()
+
+
+def test_train_writes_config_logs_and_checkpoint(tmp_path):
+    config = tiny_config(total_steps=300, warmup_steps=100, eval_every=100)
+    agent, history = train("DDPGTestSmall-v0", config, seed=4, out_dir=tmp_path / "run",
+                           progress=False)
+    out = tmp_path / "run"
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["env_id"] == "DDPGTestSmall-v0" and saved["seed"] == 4
+    assert {k: v for k, v in saved.items() if k not in ("env_id", "seed")} == config.to_dict()
+    with open(out / "evaluations.csv") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return"]
+    assert [int(r[0]) for r in rows[1:]] == [100, 200, 300]
+    assert [float(r[2]) for r in rows[1:]] == [e.mean_return for e in history.evaluations]
+    with open(out / "episodes.csv") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["env_steps", "return", "length"]
+    assert [int(r[0]) for r in rows[1:]] == [50, 100, 150, 200, 250, 300]
+    loaded, _ = load_agent(out / "agent.pt")
+    obs = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+
+
+def test_history_steps_to_reach_and_state_round_trip():
+    history = History(
+        episodes=[EpisodeRecord(200, -1500.0, 200)],
+        evaluations=[EvalRecord(1000, 1.0, -900.0, 10.0), EvalRecord(2000, 2.0, -199.0, 5.0),
+                     EvalRecord(3000, 3.0, -250.0, 5.0)])
+    assert history.steps_to_reach(-200) == 2000
+    assert history.steps_to_reach(-900) == 1000
+    assert history.steps_to_reach(0) is None
+    assert History.from_state_dict(history.state_dict()) == history
+
+
+@pytest.mark.slow
+def test_end_to_end_pendulum_with_the_fast_preset_is_solved():
+    agent, history = train("Pendulum-v1", PRESETS["fast"], seed=0, progress=False)
+    means = [e.mean_return for e in history.evaluations]
+    assert len(means) == PRESETS["fast"].total_steps // PRESETS["fast"].eval_every
+    assert all(math.isfinite(m) for m in means)
+    reached = history.steps_to_reach(-200)
+    assert reached is not None, f"greedy evaluations never reached -200: {means}"
+    assert means[-1] >= -200, means
+    assert means[-1] > means[0] + 500, means  # an untrained policy scores about -1200
