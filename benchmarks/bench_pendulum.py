@@ -189,7 +189,7 @@ def main() -> None:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="PyTorch CPU threads, the same for every method")
+                        help="PyTorch CPU threads, the same for every method (default: all cores)")
     parser.add_argument("--fast-steps", type=int, default=20_000)
     parser.add_argument("--paper-steps", type=int, default=60_000)
     parser.add_argument("--sb3-steps", type=int, default=SB3_ZOO["n_timesteps"])
@@ -237,12 +237,18 @@ def main() -> None:
         if medians.get("sb3") and medians.get(ours):
             lines.append(f"ratio SB3 / {ours} (median wall to solve): "
                          f"{medians['sb3'] / medians[ours]:.2f}x")
-    lines += ["", "| preset | hidden | batch | MFLOP/update | ms/update | ms with sampling | "
-              "GFLOP/s | matmul peak GFLOP/s | fraction of peak | shape-matched GFLOP/s | "
-              "fraction of shape-matched |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    hardware = [measure_update(p) for p in ("fast", "paper")]
+    lines += ["", "| preset | threads | hidden | batch | MFLOP/update | ms/update | "
+              "ms with sampling | GFLOP/s | matmul peak GFLOP/s | fraction of peak | "
+              "shape-matched GFLOP/s | fraction of shape-matched |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    hardware = []
+    for threads in sorted({1, args.threads}):
+        torch.set_num_threads(threads)
+        hardware += [{"threads": threads, **measure_update(p)} for p in ("fast", "paper")]
+    torch.set_num_threads(args.threads)
     for h in hardware:
-        lines.append(f"| {h['preset']} | {h['hidden']} | {h['batch']} | {h['mflop_per_update']:.1f} | "
+        lines.append(f"| {h['preset']} | {h['threads']} | {h['hidden']} | {h['batch']} | "
+                     f"{h['mflop_per_update']:.1f} | "
                      f"{h['ms_per_update']:.3f} | {h['ms_per_update_with_sampling']:.3f} | "
                      f"{h['achieved_gflops']:.1f} | {h['peak_gflops']:.1f} | "
                      f"{h['fraction_of_peak']:.1%} | {h['shape_matched_gflops']:.1f} | "

@@ -22,10 +22,11 @@ def record_episode(policy: Callable[[np.ndarray], np.ndarray], env_id: str,
     """
     cannot = DDPGError(f"'{env_id}' cannot render to images (no rgb_array mode); "
                        "pick an environment that supports render_mode='rgb_array'")
-    probe = make_env(env_id)  # asking for a mode the environment lacks fails inside Gymnasium
-    if "rgb_array" not in probe.metadata.get("render_modes", []):
-        raise cannot
+    probe = make_env(env_id)  # Gymnasium only warns when asked for a mode the env lacks
+    modes = probe.metadata.get("render_modes", [])
     probe.close()
+    if "rgb_array" not in modes:
+        raise cannot
     env = make_env(env_id, render_mode="rgb_array")
     obs, _ = env.reset(seed=seed)
     frames, total, done = [], 0.0, False
