@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import statistics
 import time
@@ -180,6 +181,17 @@ def measure_update(preset: str) -> dict:
 
 # Reporting --------------------------------------------------------------------------------------
 
+def cpu_name() -> str:
+    """The processor's model name from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def fmt(x, spec: str = ".1f") -> str:
     return "—" if x is None else format(x, spec)
 
@@ -215,8 +227,8 @@ def main() -> None:
             print(f"seed {seed} {method:5s}: solved at {fmt(r['steps_to_solve'], 'd')} steps, "
                   f"{fmt(r['wall_to_solve_s'])} s; final {r['final_return']:.1f}", flush=True)
 
-    lines = [f"Machine: {platform.processor() or platform.machine()}, "
-             f"{torch.get_num_threads()} PyTorch threads, torch {torch.__version__}", "",
+    lines = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; {torch.get_num_threads()} PyTorch "
+             f"threads; torch {torch.__version__}", "",
              "| method | seed | steps to -200 | wall s to -200 | final return | env steps/s | updates/s |",
              "|---|---|---|---|---|---|---|"]
     for method, by_seed in results.items():
