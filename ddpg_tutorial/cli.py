@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ddpg_tutorial.checkpoint import check_compatible, load_agent
