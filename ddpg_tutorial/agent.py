@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.networks import Actor, Critic
 from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 
@@ -44,9 +45,15 @@ def soft_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) ->
 
 
 def resolve_device(device: str) -> torch.device:
-    """``'auto'`` picks CUDA when available, otherwise the CPU."""
+    """``'auto'`` picks CUDA when available, otherwise the CPU; ``'cpu'`` and ``'cuda[:N]'``
+    are taken as they are, anything else is a :class:`.DDPGError`."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise DDPGError(f"unknown device '{device}'; use cpu, cuda or auto")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DDPGError(f"device '{device}' asked for, but PyTorch sees no CUDA GPU; "
+                        "use --device cpu")
     return torch.device(device)
 
 

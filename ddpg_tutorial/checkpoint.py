@@ -104,19 +104,15 @@ def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
     }
 
 
-def agent_from_payload(data: dict, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
-    """Rebuild the agent and its :class:`.EnvSpec` from :func:`agent_payload`'s dictionary."""
+def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
+    """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
+    data = safe_load(path, AGENT_FORMAT)
     spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
                    data["action_low"].numpy(), data["action_high"].numpy())
     agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,
                       DDPGConfig.from_dict(data["config"]), device=device)
     agent.load_state_dict(data["state"])
     return agent, spec
-
-
-def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
-    """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
-    return agent_from_payload(safe_load(path, AGENT_FORMAT), device)
 
 
 def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:

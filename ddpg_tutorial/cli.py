@@ -111,19 +111,10 @@ def _config_from_args(args: argparse.Namespace) -> DDPGConfig:
     return get_preset(args.preset).replace(**changes)
 
 
-def _check_device(device: str) -> str:
-    if device not in ("auto", "cpu") and not device.startswith("cuda"):
-        raise DDPGError(f"unknown device '{device}'; use cpu, cuda or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DDPGError(f"device '{device}' asked for, but PyTorch sees no CUDA GPU; use --device cpu")
-    return device
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    device = _check_device(args.device)
     if args.resume is not None:
         out_dir = args.resume
-        trainer = Trainer.resume(out_dir / TRAINING_STATE_FILE, device, out_dir,
+        trainer = Trainer.resume(out_dir / TRAINING_STATE_FILE, args.device, out_dir,
                                  progress=not args.no_progress)
         print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
     else:
@@ -135,7 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if (out_dir / AGENT_FILE).exists() and not args.overwrite:
             raise DDPGError(f"'{out_dir}' already holds a trained agent; pass --overwrite "
                             "to replace it, or choose another --out")
-        trainer = Trainer(args.env, config, args.seed, device, out_dir,
+        trainer = Trainer(args.env, config, args.seed, args.device, out_dir,
                           progress=not args.no_progress)
         write_config(out_dir, args.env, config, args.seed)
 
@@ -178,7 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_for(path: Path, env_id: str | None, device: str):
-    agent, saved = load_agent(path, _check_device(device))
+    agent, saved = load_agent(path, device)
     env_id = env_id or saved.env_id
     env = make_env(env_id)
     check_compatible(saved, check_env(env, env_id), path)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.buffer import ReplayBuffer
 from ddpg_tutorial.checkpoint import (
-    TRAINING_STATE_FORMAT, agent_from_payload, agent_payload, atomic_save, safe_load, save_agent,
+    TRAINING_STATE_FORMAT, agent_payload, atomic_save, safe_load, save_agent,
 )
 from ddpg_tutorial.config import DDPGConfig
 from ddpg_tutorial.envs import check_env, make_env
@@ -167,9 +167,10 @@ class Trainer:
                progress: bool = True) -> Trainer:
         """A trainer that continues the run saved at ``path`` by :meth:`save_state`."""
         state = safe_load(path, TRAINING_STATE_FORMAT)
-        agent, spec = agent_from_payload(state["agent"], device)
-        trainer = cls(spec.env_id, agent.config, state["seed"], device, out_dir, progress)
-        trainer.agent.load_state_dict(agent.state_dict())
+        saved = state["agent"]
+        trainer = cls(saved["env_id"], DDPGConfig.from_dict(saved["config"]), state["seed"],
+                      device, out_dir, progress)
+        trainer.agent.load_state_dict(saved["state"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.buffer.load_state_dict(state["buffer"])
         trainer.agent.noise.load_state_dict(state["noise"])
