@@ -51,7 +51,7 @@ def run_ours(preset: str, seed: int, steps: int, stop_at_solve: bool) -> dict:
     start = time.perf_counter()
     history = trainer.run(stop_when=stop)
     wall = time.perf_counter() - start
-    updates = (trainer.step - config.warmup_steps) * config.updates_per_step
+    updates = (trainer.step - config.warmup_steps) // config.update_every
     return summarise(history.evaluations, trainer.step, updates, wall)
 
 
@@ -86,7 +86,7 @@ def run_sb3(seed: int, steps: int) -> dict:
     start = time.perf_counter()
     model.learn(steps, callback=Evaluate())
     wall = time.perf_counter() - start
-    return summarise(evaluations, steps, steps - z["learning_starts"], wall)
+    return summarise(evaluations, steps, max(steps - z["learning_starts"], 0), wall)
 
 
 def summarise(evaluations: list, steps: int, updates: int, wall: float) -> dict:
@@ -118,18 +118,26 @@ def update_flops(config: DDPGConfig) -> float:
     """Multiply-add FLOPs (2 per MAC) of the matrix products in one DDPG update.
 
     A linear layer costs 2*B*in*out forward, the same again for its weight gradient and
-    again for its input gradient when one is needed.
+    again for its input gradient where one is needed. The critic's second layer holds two
+    blocks, one for the first layer's features and one for the action, and autograd
+    computes the input gradient of a block only when something before it needs one.
     """
     b = config.batch_size
     actor, critic = linear_layers(config)
     fwd = lambda layers: sum(2 * b * i * o for i, o in layers)  # noqa: E731
+    h0, h1 = config.critic_hidden[:2]
+    features_grad = 2 * b * h0 * h1  # the second layer's input gradient w.r.t. the features
+    action_grad = 2 * b * ACT_DIM * h1  # ... and w.r.t. the action
     # Critic step: target actor + target critic forward, critic forward, weight gradients of
-    # every critic layer, input gradients of every critic layer but the first (its input is s).
-    critic_step = fwd(actor) + 2 * fwd(critic) + fwd(critic) + fwd(critic[1:])
-    # Actor step (critic frozen): actor and critic forward, input gradients of the critic
-    # down to the layer where the action enters, actor weight gradients, actor input
+    # every critic layer, input gradients of the layers after the second, and of the second
+    # layer's features (on the way to the first layer's weights; the action is data here).
+    critic_step = fwd(actor) + 2 * fwd(critic) + fwd(critic) + fwd(critic[2:]) + features_grad
+    # Actor step (gradients for the actor's weights only): actor and critic forward, input
+    # gradients of the critic's layers after the second and of its action block (not of the
+    # features, which do not depend on the actor), actor weight gradients, actor input
     # gradients but the first layer's.
-    actor_step = fwd(actor) + fwd(critic) + fwd(critic[1:]) + fwd(actor) + fwd(actor[1:])
+    actor_step = (fwd(actor) + fwd(critic) + fwd(critic[2:]) + action_grad
+                  + fwd(actor) + fwd(actor[1:]))
     return float(critic_step + actor_step)
 
 
@@ -196,24 +204,8 @@ def fmt(x, spec: str = ".1f") -> str:
     return "—" if x is None else format(x, spec)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="PyTorch CPU threads, the same for every method (default: all cores)")
-    parser.add_argument("--fast-steps", type=int, default=20_000)
-    parser.add_argument("--paper-steps", type=int, default=60_000)
-    parser.add_argument("--sb3-steps", type=int, default=SB3_ZOO["n_timesteps"])
-    parser.add_argument("--paper-full", action="store_true",
-                        help="run paper to --paper-steps instead of stopping once solved")
-    parser.add_argument("--methods", nargs="+", default=["fast", "paper", "sb3"],
-                        choices=["fast", "paper", "sb3"])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-
+def compare(args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """Every method on every seed, interleaved, at the current thread count; report lines."""
     results: dict[str, dict[int, dict]] = {m: {} for m in args.methods}
     for seed in args.seeds:  # interleaved: every method once per seed
         for method in args.methods:
@@ -224,13 +216,12 @@ def main() -> None:
             else:
                 r = run_ours("paper", seed, args.paper_steps, stop_at_solve=not args.paper_full)
             results[method][seed] = r
-            print(f"seed {seed} {method:5s}: solved at {fmt(r['steps_to_solve'], 'd')} steps, "
-                  f"{fmt(r['wall_to_solve_s'])} s; final {r['final_return']:.1f}", flush=True)
+            print(f"{torch.get_num_threads()} threads, seed {seed} {method:5s}: solved at "
+                  f"{fmt(r['steps_to_solve'], 'd')} steps, {fmt(r['wall_to_solve_s'])} s; "
+                  f"final {r['final_return']:.1f}", flush=True)
 
-    lines = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; {torch.get_num_threads()} PyTorch "
-             f"threads; torch {torch.__version__}", "",
-             "| method | seed | steps to -200 | wall s to -200 | final return | env steps/s | updates/s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| method | seed | steps to -200 | wall s to -200 | final return | env steps/s | "
+             "updates/s |", "|---|---|---|---|---|---|---|"]
     for method, by_seed in results.items():
         for seed, r in by_seed.items():
             lines.append(f"| {method} | {seed} | {fmt(r['steps_to_solve'], 'd')} | "
@@ -243,21 +234,50 @@ def main() -> None:
         solved = [w for w in walls if w is not None]
         medians[method] = statistics.median(walls) if len(solved) == len(walls) else None
         finals = [r["final_return"] for r in by_seed.values()]
-        lines.append(f"{method}: solved {len(solved)}/{len(walls)} seeds; median wall to solve "
+        lines.append(f"- {method}: solved {len(solved)}/{len(walls)} seeds; median wall to solve "
                      f"{fmt(medians[method])} s; mean final return {np.mean(finals):.1f}")
     for ours in ("fast", "paper"):
         if medians.get("sb3") and medians.get(ours):
-            lines.append(f"ratio SB3 / {ours} (median wall to solve): "
-                         f"{medians['sb3'] / medians[ours]:.2f}x")
-    lines += ["", "| preset | threads | hidden | batch | MFLOP/update | ms/update | "
+            lines.append(f"- **ratio SB3 / {ours}** (median wall to solve): "
+                         f"**{medians['sb3'] / medians[ours]:.2f}x**")
+    return results, lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--threads", type=int, nargs="+",
+                        default=sorted({1, torch.get_num_threads()}),
+                        help="PyTorch CPU threads; the whole comparison runs once per value, "
+                             "every method on the same number (default: one, and all cores)")
+    parser.add_argument("--fast-steps", type=int, default=20_000)
+    parser.add_argument("--paper-steps", type=int, default=60_000)
+    parser.add_argument("--sb3-steps", type=int, default=SB3_ZOO["n_timesteps"])
+    parser.add_argument("--paper-full", action="store_true",
+                        help="run paper to --paper-steps instead of stopping once solved")
+    parser.add_argument("--methods", nargs="+", default=["fast", "paper", "sb3"],
+                        choices=["fast", "paper", "sb3"])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    lines = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}"]
+    results: dict[int, dict] = {}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        results[threads], report = compare(args)
+        lines += ["", f"### {threads} PyTorch thread{'s' if threads > 1 else ''}", "", *report]
+
+    lines += ["", "### The update step against the hardware", "",
+              "| preset | threads | hidden | batch | MFLOP/update | ms/update | "
               "ms with sampling | GFLOP/s | matmul peak GFLOP/s | fraction of peak | "
               "shape-matched GFLOP/s | fraction of shape-matched |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     hardware = []
-    for threads in sorted({1, args.threads}):
+    for threads in args.threads:
         torch.set_num_threads(threads)
         hardware += [{"threads": threads, **measure_update(p)} for p in ("fast", "paper")]
-    torch.set_num_threads(args.threads)
     for h in hardware:
         lines.append(f"| {h['preset']} | {h['threads']} | {h['hidden']} | {h['batch']} | "
                      f"{h['mflop_per_update']:.1f} | "
@@ -269,13 +289,15 @@ def main() -> None:
     print("\n" + report)
     (args.out / "report.md").write_text(report + "\n")
     (args.out / "results.json").write_text(json.dumps(
-        {"results": results, "hardware": hardware, "threads": torch.get_num_threads()}, indent=1))
+        {"results": results, "hardware": hardware}, indent=1))
     with open(args.out / "evaluations.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["method", "seed", "env_steps", "wall_time_s", "mean_return", "std_return"])
-        for method, by_seed in results.items():
-            for seed, r in by_seed.items():
-                writer.writerows([method, seed, *e] for e in r["evaluations"])
+        writer.writerow(["threads", "method", "seed", "env_steps", "wall_time_s", "mean_return",
+                         "std_return"])
+        for threads, by_method in results.items():
+            for method, by_seed in by_method.items():
+                for seed, r in by_seed.items():
+                    writer.writerows([threads, method, seed, *e] for e in r["evaluations"])
 
 
 if __name__ == "__main__":

@@ -37,11 +37,11 @@ def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNo
                          anneal_steps=config.noise_anneal_steps)
 
 
-def soft_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> None:
-    """Polyak averaging, in place: theta_target <- (1 - tau) theta_target + tau theta."""
-    with torch.no_grad():
-        for t, p in zip(target.parameters(), online.parameters()):
-            t.lerp_(p, tau)
+@torch.no_grad()
+def soft_update(targets: list[torch.Tensor], online: list[torch.Tensor], tau: float) -> None:
+    """Polyak averaging, in place: theta_target <- (1 - tau) theta_target + tau theta,
+    for every pair of tensors at once (one fused call instead of a loop)."""
+    torch._foreach_lerp_(targets, online, tau)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -84,6 +84,10 @@ class DDPGAgent:
                                                  weight_decay=config.critic_weight_decay,
                                                  fused=True)
         self.noise = make_noise(config, act_dim, seed)
+        # Parameter lists, gathered once: the update runs thousands of times.
+        self._actor_params = list(self.actor.parameters())
+        self._online_params = [*self._actor_params, *self.critic.parameters()]
+        self._target_params = [*self.actor_target.parameters(), *self.critic_target.parameters()]
         self._noise_scale = (self.action_high - self.action_low) / 2
 
     @torch.no_grad()
@@ -114,16 +118,14 @@ class DDPGAgent:
         critic_loss.backward()
         self.critic_optimizer.step()
 
-        # Actor: ascend Q(s, mu(s)). The critic is frozen so that backward skips its weights.
-        self.critic.requires_grad_(False)
+        # Actor: ascend Q(s, mu(s)). Backward computes gradients for the actor's weights only;
+        # the critic's weights get none.
         actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
-        actor_loss.backward()
+        actor_loss.backward(inputs=self._actor_params)
         self.actor_optimizer.step()
-        self.critic.requires_grad_(True)
 
-        soft_update(self.critic_target, self.critic, tau)
-        soft_update(self.actor_target, self.actor, tau)
+        soft_update(self._target_params, self._online_params, tau)
         return UpdateMetrics(critic_loss.item(), actor_loss.item(), q.mean().item())
 
     def state_dict(self) -> dict:

@@ -18,7 +18,9 @@ class DDPGConfig:
 
     Exploration noise is expressed in units of the action half-range
     ``(high - low) / 2``, so the same ``noise_sigma`` means the same thing for
-    any action bounds.
+    any action bounds. After ``warmup_steps`` of random actions, the agent makes
+    one update on a batch of ``batch_size`` transitions every ``update_every``
+    environment steps.
     """
 
     actor_hidden: tuple[int, ...] = (400, 300)
@@ -37,7 +39,7 @@ class DDPGConfig:
     ou_theta: float = 0.15
     ou_dt: float = 1.0
     warmup_steps: int = 1_000
-    updates_per_step: int = 1
+    update_every: int = 1
     total_steps: int = 60_000
     eval_every: int = 1_000
     eval_episodes: int = 10
@@ -107,7 +109,7 @@ def validate(config: DDPGConfig) -> None:
     _check(c.critic_weight_decay >= 0, "critic_weight_decay", ">= 0", c.critic_weight_decay)
     _check(0 <= c.gamma <= 1, "gamma", "in [0, 1]", c.gamma)
     _check(0 < c.tau <= 1, "tau", "in (0, 1]", c.tau)
-    for name in ("batch_size", "buffer_size", "updates_per_step", "total_steps",
+    for name in ("batch_size", "buffer_size", "update_every", "total_steps",
                  "eval_every", "eval_episodes"):
         value = getattr(c, name)
         _check(_is_int(value) and value > 0, name, "a positive integer", value)
@@ -130,14 +132,15 @@ PRESETS: dict[str, DDPGConfig] = {
     "paper": DDPGConfig(),
     # Tuned for Pendulum-v1 on a laptop CPU (see the benchmark for the measurements).
     "fast": DDPGConfig(
-        actor_hidden=(128, 128),
-        critic_hidden=(128, 128),
+        actor_hidden=(160, 160),
+        critic_hidden=(160, 160),
         actor_lr=1e-3,
-        critic_lr=1e-3,
+        critic_lr=2e-3,
         critic_weight_decay=0.0,
         gamma=0.98,
-        tau=5e-3,
-        batch_size=128,
+        tau=1e-2,
+        batch_size=256,
+        update_every=2,
         buffer_size=200_000,
         noise="gaussian",
         noise_sigma=0.1,

@@ -13,11 +13,12 @@ FINAL_LAYER_BOUND = 3e-3
 
 
 def fan_in_uniform_(layer: nn.Linear, bound: float | None = None) -> None:
-    """Initialise weights and bias from U(-b, b), with b = 1/sqrt(fan_in) unless given."""
+    """Initialise weights and bias (if any) from U(-b, b), with b = 1/sqrt(fan_in) unless given."""
     if bound is None:
         bound = 1.0 / math.sqrt(layer.in_features)
     nn.init.uniform_(layer.weight, -bound, bound)
-    nn.init.uniform_(layer.bias, -bound, bound)
+    if layer.bias is not None:
+        nn.init.uniform_(layer.bias, -bound, bound)
 
 
 class Actor(nn.Module):
@@ -53,7 +54,9 @@ class Critic(nn.Module):
     """Action value Q(s, a): (B, obs_dim), (B, act_dim) -> (B, 1).
 
     The state goes through the first layer alone; the action joins at the
-    second layer, concatenated with the first layer's features.
+    second layer, which sees the first layer's features h and the action a
+    side by side: ``W [h; a] + b``. Its weight matrix is stored as two blocks,
+    ``W [h; a] = W_h h + W_a a``, so no concatenated copy of the batch is made.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300)) -> None:
@@ -61,17 +64,23 @@ class Critic(nn.Module):
         if len(hidden) < 2:
             raise ValueError("the critic needs at least two hidden layers")
         self.first = nn.Linear(obs_dim, hidden[0])
-        sizes = [hidden[0] + act_dim, *hidden[1:]]
-        self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.out = nn.Linear(sizes[-1], 1)
+        self.joint_state = nn.Linear(hidden[0], hidden[1])  # W_h and the bias b
+        self.joint_action = nn.Linear(act_dim, hidden[1], bias=False)  # W_a
+        self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(hidden[1:-1], hidden[2:]))
+        self.out = nn.Linear(hidden[-1], 1)
         for layer in (self.first, *self.hidden):
             fan_in_uniform_(layer)
+        # The second layer's fan-in is its whole input [h; a], for both blocks.
+        joint_bound = 1.0 / math.sqrt(hidden[0] + act_dim)
+        fan_in_uniform_(self.joint_state, joint_bound)
+        fan_in_uniform_(self.joint_action, joint_bound)
         fan_in_uniform_(self.out, FINAL_LAYER_BOUND)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Q-values of a batch: (B, obs_dim), (B, act_dim) -> (B, 1)."""
-        x = torch.relu(self.first(obs))
-        x = torch.cat([x, action], dim=1)
+        h = torch.relu(self.first(obs))
+        # W_h h + b from the first block, plus W_a a in the same call (addmm: input + m1 @ m2).
+        x = torch.relu(torch.addmm(self.joint_state(h), action, self.joint_action.weight.t()))
         for layer in self.hidden:
             x = torch.relu(layer(x))
         return self.out(x)

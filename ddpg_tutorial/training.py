@@ -85,12 +85,12 @@ class Trainer:
             self.step += 1
             bar.update()
 
-            if self.step > cfg.warmup_steps and len(buffer) >= cfg.batch_size:
-                for _ in range(cfg.updates_per_step):
-                    metrics = agent.update(buffer.sample(cfg.batch_size, agent.device))
-                    if not (math.isfinite(metrics.critic_loss) and math.isfinite(metrics.actor_loss)):
-                        self._diverged(metrics)
-                    losses.append((metrics.critic_loss, metrics.actor_loss, metrics.mean_q))
+            if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
+                    and len(buffer) >= cfg.batch_size):
+                metrics = agent.update(buffer.sample(cfg.batch_size, agent.device))
+                if not (math.isfinite(metrics.critic_loss) and math.isfinite(metrics.actor_loss)):
+                    self._diverged(metrics)
+                losses.append((metrics.critic_loss, metrics.actor_loss, metrics.mean_q))
 
             if terminated or truncated:
                 self.history.episodes.append(

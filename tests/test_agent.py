@@ -32,11 +32,11 @@ def test_soft_update_arithmetic():
     torch.manual_seed(0)
     target, online = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
     before = [p.detach().clone() for p in target.parameters()]
-    soft_update(target, online, tau=0.1)
+    soft_update(list(target.parameters()), list(online.parameters()), tau=0.1)
     for t, t0, p in zip(target.parameters(), before, online.parameters()):
         torch.testing.assert_close(t, 0.9 * t0 + 0.1 * p, rtol=1e-6, atol=1e-7)
         assert not torch.allclose(t, t0)
-    soft_update(target, online, tau=1.0)  # tau = 1 copies
+    soft_update(list(target.parameters()), list(online.parameters()), tau=1.0)  # tau = 1 copies
     for t, p in zip(target.parameters(), online.parameters()):
         torch.testing.assert_close(t, p, rtol=0, atol=0)
 
@@ -94,6 +94,21 @@ def test_updates_on_a_fixed_batch_lower_the_td_error():
     losses = [agent.update(batch).critic_loss for _ in range(200)]
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
     assert losses[1] < losses[0]  # already the first step helps
+
+
+def test_actor_step_leaves_the_critic_gradients_of_the_critic_step():
+    """The actor's backward pass reaches the action through the critic, but adds nothing to
+    the critic's weight gradients: after an update they are those of the critic loss alone."""
+    agent, batch = make_agent(), random_batch()
+    expected = copy.deepcopy(agent)
+    with torch.no_grad():
+        next_q = expected.critic_target(batch.next_obs, expected.actor_target(batch.next_obs))
+        y = batch.reward + expected.config.gamma * (1 - batch.terminated) * next_q
+    F.mse_loss(expected.critic(batch.obs, batch.action), y).backward()
+    agent.update(batch)
+    for p, q in zip(agent.critic.parameters(), expected.critic.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
+    assert all(p.grad is not None for p in agent.actor.parameters())
 
 
 def test_actor_update_raises_the_critics_value():

@@ -42,6 +42,12 @@ def test_critic_initialisation():
         bound = 1 / math.sqrt(layer.in_features)
         check_uniform(layer.weight, bound)
         check_uniform(layer.bias, bound)
+    # The second layer's two blocks share its fan-in: 400 features + the actions.
+    joint_bound = 1 / math.sqrt(400 + ACT_DIM)
+    check_uniform(critic.joint_state.weight, joint_bound)
+    check_uniform(critic.joint_state.bias, joint_bound)
+    check_uniform(critic.joint_action.weight, joint_bound)
+    assert critic.joint_action.bias is None  # one bias for the layer, in joint_state
     check_uniform(critic.out.weight, 3e-3)
     check_uniform(critic.out.bias, 3e-3, near_bound=False)  # a single value
 
@@ -49,7 +55,8 @@ def test_critic_initialisation():
 def test_critic_takes_the_action_at_the_second_layer():
     critic = Critic(OBS_DIM, ACT_DIM, hidden=(64, 48))
     assert critic.first.in_features == OBS_DIM  # the state alone
-    assert critic.hidden[0].in_features == 64 + ACT_DIM  # first layer's features + action
+    assert critic.joint_state.in_features == 64  # first layer's features ...
+    assert critic.joint_action.in_features == ACT_DIM  # ... and the action
     assert critic.out.in_features == 48 and critic.out.out_features == 1
     obs = torch.randn(5, OBS_DIM)
     action = torch.randn(5, ACT_DIM)
@@ -87,7 +94,21 @@ def test_output_shapes():
     obs = torch.randn(7, 4)
     assert actor(obs).shape == (7, 2)
     assert critic(obs, actor(obs)).shape == (7, 1)
-    assert len(actor.hidden) == 3 and len(critic.hidden) == 2
+    assert len(actor.hidden) == 3 and len(critic.hidden) == 1  # after the joint layer
+
+
+def test_split_second_layer_equals_one_layer_on_the_concatenation():
+    """W_h h + W_a a + b is the layer W [h; a] + b of the paper."""
+    torch.manual_seed(3)
+    critic = Critic(OBS_DIM, ACT_DIM, hidden=(64, 48))
+    obs, action = torch.randn(9, OBS_DIM), torch.randn(9, ACT_DIM)
+    joint = torch.nn.Linear(64 + ACT_DIM, 48)
+    with torch.no_grad():
+        joint.weight.copy_(torch.cat([critic.joint_state.weight, critic.joint_action.weight], 1))
+        joint.bias.copy_(critic.joint_state.bias)
+    h = torch.relu(critic.first(obs))
+    expected = critic.out(torch.relu(joint(torch.cat([h, action], 1))))
+    torch.testing.assert_close(critic(obs, action), expected)
 
 
 def test_critic_needs_two_hidden_layers():
