@@ -36,6 +36,17 @@ def test_same_seed_gives_identical_runs_and_another_seed_does_not():
     assert evaluations != outcome(first)[1]
 
 
+@pytest.mark.parametrize("update_every", [1, 3])
+def test_update_every_sets_how_many_updates_follow_the_warm_up(update_every):
+    """Of 600 steps, the ones after the 200 warm-up steps whose number k divides update."""
+    trainer = Trainer("Pendulum-v1", tiny_config(update_every=update_every), seed=0,
+                      progress=False)
+    trainer.run()
+    for optimizer in (trainer.agent.actor_optimizer, trainer.agent.critic_optimizer):
+        first = optimizer.param_groups[0]["params"][0]
+        assert int(optimizer.state[first]["step"]) == 600 // update_every - 200 // update_every
+
+
 def test_truncation_is_stored_as_not_terminated():
     # Pendulum-v1 never terminates; its episodes are cut by the 200-step time limit.
     trainer = Trainer("Pendulum-v1", tiny_config(total_steps=450), progress=False)
