@@ -204,8 +204,8 @@ def fmt(x, spec: str = ".1f") -> str:
     return "—" if x is None else format(x, spec)
 
 
-def compare(args: argparse.Namespace) -> tuple[dict, list[str]]:
-    """Every method on every seed, interleaved, at the current thread count; report lines."""
+def compare(args: argparse.Namespace) -> dict[str, dict[int, dict]]:
+    """Every method on every seed, interleaved, at the current thread count."""
     results: dict[str, dict[int, dict]] = {m: {} for m in args.methods}
     for seed in args.seeds:  # interleaved: every method once per seed
         for method in args.methods:
@@ -219,7 +219,11 @@ def compare(args: argparse.Namespace) -> tuple[dict, list[str]]:
             print(f"{torch.get_num_threads()} threads, seed {seed} {method:5s}: solved at "
                   f"{fmt(r['steps_to_solve'], 'd')} steps, {fmt(r['wall_to_solve_s'])} s; "
                   f"final {r['final_return']:.1f}", flush=True)
+    return results
 
+
+def comparison_report(results: dict[str, dict]) -> list[str]:
+    """The table of runs at one thread count, then solved seeds, medians and ratios."""
     lines = ["| method | seed | steps to -200 | wall s to -200 | final return | env steps/s | "
              "updates/s |", "|---|---|---|---|---|---|---|"]
     for method, by_seed in results.items():
@@ -240,7 +244,33 @@ def compare(args: argparse.Namespace) -> tuple[dict, list[str]]:
         if medians.get("sb3") and medians.get(ours):
             lines.append(f"- **ratio SB3 / {ours}** (median wall to solve): "
                          f"**{medians['sb3'] / medians[ours]:.2f}x**")
-    return results, lines
+    return lines
+
+
+def report(data: dict) -> str:
+    """The Markdown report of a run, from what results.json holds."""
+    lines = [f"Machine: {data['machine']}"]
+    for threads, results in data["results"].items():
+        plural = "s" if int(threads) > 1 else ""
+        lines += ["", f"### {threads} PyTorch thread{plural}", "", *comparison_report(results)]
+    lines += ["", "### The update step against the hardware", "",
+              "| preset | threads | network, batch | MFLOP per update | ms per update | GFLOP/s | "
+              "matmul peak GFLOP/s | **fraction of peak** | fraction of shape-matched |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for h in data["hardware"]:
+        network = "-".join(str(n) for n in h["hidden"])
+        lines.append(f"| {h['preset']} | {h['threads']} | {network}, {h['batch']} | "
+                     f"{h['mflop_per_update']:.1f} | {h['ms_per_update']:.3f} | "
+                     f"{h['achieved_gflops']:.1f} | {h['peak_gflops']:.1f} | "
+                     f"**{h['fraction_of_peak']:.1%}** | {h['fraction_of_shape_matched']:.1%} |")
+    lines += ["", "ms per update on a fixed batch; with a fresh batch sampled each time: "
+              + ", ".join(f"{h['preset']} {h['ms_per_update_with_sampling']:.3f} ms "
+                          f"({h['threads']} thread{'s' if h['threads'] > 1 else ''})"
+                          for h in data["hardware"])
+              + ". Shape-matched: bare matrix products of the update's own shapes, "
+              + ", ".join(f"{h['shape_matched_gflops']:.0f}" for h in data["hardware"])
+              + " GFLOP/s in the same order."]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -259,45 +289,36 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["fast", "paper", "sb3"],
                         choices=["fast", "paper", "sb3"])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rewrite report.md from the results.json in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    results_file = args.out / "results.json"
 
-    lines = [f"Machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}"]
-    results: dict[int, dict] = {}
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        results[threads], report = compare(args)
-        lines += ["", f"### {threads} PyTorch thread{'s' if threads > 1 else ''}", "", *report]
-
-    lines += ["", "### The update step against the hardware", "",
-              "| preset | threads | hidden | batch | MFLOP/update | ms/update | "
-              "ms with sampling | GFLOP/s | matmul peak GFLOP/s | fraction of peak | "
-              "shape-matched GFLOP/s | fraction of shape-matched |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    hardware = []
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        hardware += [{"threads": threads, **measure_update(p)} for p in ("fast", "paper")]
-    for h in hardware:
-        lines.append(f"| {h['preset']} | {h['threads']} | {h['hidden']} | {h['batch']} | "
-                     f"{h['mflop_per_update']:.1f} | "
-                     f"{h['ms_per_update']:.3f} | {h['ms_per_update_with_sampling']:.3f} | "
-                     f"{h['achieved_gflops']:.1f} | {h['peak_gflops']:.1f} | "
-                     f"{h['fraction_of_peak']:.1%} | {h['shape_matched_gflops']:.1f} | "
-                     f"{h['fraction_of_shape_matched']:.1%} |")
-    report = "\n".join(lines)
-    print("\n" + report)
-    (args.out / "report.md").write_text(report + "\n")
-    (args.out / "results.json").write_text(json.dumps(
-        {"results": results, "hardware": hardware}, indent=1))
-    with open(args.out / "evaluations.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["threads", "method", "seed", "env_steps", "wall_time_s", "mean_return",
-                         "std_return"])
-        for threads, by_method in results.items():
-            for method, by_seed in by_method.items():
-                for seed, r in by_seed.items():
-                    writer.writerows([threads, method, seed, *e] for e in r["evaluations"])
+    if args.report_only:
+        data = json.loads(results_file.read_text())
+    else:
+        data = {"machine": f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}",
+                "results": {}, "hardware": []}
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            data["results"][threads] = compare(args)
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            data["hardware"] += [{"threads": threads, **measure_update(p)}
+                                 for p in ("fast", "paper")]
+        results_file.write_text(json.dumps(data, indent=1))
+        with open(args.out / "evaluations.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["threads", "method", "seed", "env_steps", "wall_time_s",
+                             "mean_return", "std_return"])
+            for threads, by_method in data["results"].items():
+                for method, by_seed in by_method.items():
+                    for seed, r in by_seed.items():
+                        writer.writerows([threads, method, seed, *e] for e in r["evaluations"])
+    text = report(data)
+    print("\n" + text)
+    (args.out / "report.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":
