@@ -51,7 +51,8 @@ def run_ours(preset: str, seed: int, steps: int, stop_at_solve: bool) -> dict:
     start = time.perf_counter()
     history = trainer.run(stop_when=stop)
     wall = time.perf_counter() - start
-    updates = (trainer.step - config.warmup_steps) // config.update_every
+    # One update on every step after the warm-up whose number update_every divides.
+    updates = trainer.step // config.update_every - config.warmup_steps // config.update_every
     return summarise(history.evaluations, trainer.step, updates, wall)
 
 

@@ -29,7 +29,8 @@ def test_update_flops_match_the_profilers_count_of_matrix_products(preset):
     buffer = ReplayBuffer(1_000, bench.OBS_DIM, bench.ACT_DIM, seed=0)
     rng = np.random.default_rng(0)
     for _ in range(config.batch_size):
-        buffer.add(rng.normal(size=3), rng.uniform(-2, 2, 1), -1.0, rng.normal(size=3), False)
+        buffer.add(rng.normal(size=bench.OBS_DIM), rng.uniform(-2, 2, bench.ACT_DIM), -1.0,
+                   rng.normal(size=bench.OBS_DIM), False)
     batch = buffer.sample(config.batch_size)
     agent.update(batch)  # the first update creates the optimiser state
     with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:

@@ -38,7 +38,8 @@ def test_same_seed_gives_identical_runs_and_another_seed_does_not():
 
 @pytest.mark.parametrize("update_every", [1, 3])
 def test_update_every_sets_how_many_updates_follow_the_warm_up(update_every):
-    """Of 600 steps, the ones after the 200 warm-up steps whose number k divides update."""
+    """An update follows every step after the 200 warm-up steps whose number is a multiple
+    of k: of 600 steps, 600 // k - 200 // k updates."""
     trainer = Trainer("Pendulum-v1", tiny_config(update_every=update_every), seed=0,
                       progress=False)
     trainer.run()
