@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -14,15 +14,17 @@ from ddpg_tutorial.config import DDPGConfig
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.networks import Actor, Critic
 from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from ddpg_tutorial.seeding import stream_seeds
 
 
-@dataclass(frozen=True)
-class UpdateMetrics:
-    """What one call of :meth:`DDPGAgent.update` measured."""
+class UpdateMetrics(NamedTuple):
+    """What one call of :meth:`DDPGAgent.update` measured, each a 0-dim tensor on the agent's
+    device: reading one (``float(m.critic_loss)``) waits for the device, so the training loop
+    sums them on the device and reads the sums once per episode."""
 
-    critic_loss: float  #: mean squared TD error, before the critic's step
-    actor_loss: float  #: -mean Q(s, mu(s)), after the critic's step, before the actor's
-    mean_q: float  #: mean Q(s, a) over the batch, before the critic's step
+    critic_loss: torch.Tensor  #: mean squared TD error, before the critic's step
+    actor_loss: torch.Tensor  #: -mean Q(s, mu(s)), after the critic's step, before the actor's
+    mean_q: torch.Tensor  #: mean Q(s, a) over the batch, before the critic's step
 
 
 def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNoise:
@@ -44,9 +46,10 @@ def soft_update(targets: list[torch.Tensor], online: list[torch.Tensor], tau: fl
     torch._foreach_lerp_(targets, online, tau)
 
 
-def resolve_device(device: str) -> torch.device:
+def resolve_device(device: str | torch.device) -> torch.device:
     """``'auto'`` picks CUDA when available, otherwise the CPU; ``'cpu'`` and ``'cuda[:N]'``
     are taken as they are, anything else is a :class:`.DDPGError`."""
+    device = str(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device != "cpu" and not device.startswith("cuda"):
@@ -61,7 +64,9 @@ class DDPGAgent:
     """Actor, critic, their target copies and optimisers, and the exploration noise.
 
     Observations are float arrays of shape (obs_dim,); actions of shape
-    (act_dim,) within ``[action_low, action_high]``.
+    (act_dim,) within ``[action_low, action_high]``. ``seed`` picks the agent's own random
+    streams (:func:`.stream_seeds`): a ``torch.Generator`` that initialises the networks and
+    the noise's NumPy generator. No global generator is touched.
     """
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
@@ -71,10 +76,13 @@ class DDPGAgent:
         self.action_low = np.asarray(action_low, dtype=np.float32)
         self.action_high = np.asarray(action_high, dtype=np.float32)
         act_dim = self.action_low.size
-        torch.manual_seed(seed)
-        self.actor = Actor(obs_dim, self.action_low, self.action_high,
-                           config.actor_hidden).to(self.device)
-        self.critic = Critic(obs_dim, act_dim, config.critic_hidden).to(self.device)
+        seeds = stream_seeds(seed)
+        # Initialised on the CPU, then moved: the same seed gives the same weights anywhere.
+        self.generator = torch.Generator().manual_seed(seeds["agent"])
+        self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
+                           self.generator).to(self.device)
+        self.critic = Critic(obs_dim, act_dim, config.critic_hidden,
+                             self.generator).to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         # fused=True: one kernel per optimiser step instead of a loop over tensors.
@@ -83,7 +91,7 @@ class DDPGAgent:
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
                                                  weight_decay=config.critic_weight_decay,
                                                  fused=True)
-        self.noise = make_noise(config, act_dim, seed)
+        self.noise = make_noise(config, act_dim, seeds["noise"])
         # Parameter lists, gathered once: the update runs thousands of times.
         self._actor_params = list(self.actor.parameters())
         self._online_params = [*self._actor_params, *self.critic.parameters()]
@@ -92,15 +100,17 @@ class DDPGAgent:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
-        """The actor's action for ``obs``; with ``explore`` add noise and clip to the bounds.
+        """The actor's action for ``obs``, float32; with ``explore`` add noise and clip to the
+        bounds.
 
         ``obs`` has shape (obs_dim,) or (N, obs_dim); the action has shape
-        (act_dim,) or (N, act_dim) to match.
+        (act_dim,) or (N, act_dim) to match, with an independent noise draw for each row.
         """
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         action = self.actor(obs_t).cpu().numpy()
         if explore:
-            action = action + self._noise_scale * self.noise.sample()
+            noise = self.noise.sample(None if action.ndim == 1 else len(action))
+            action = action + (self._noise_scale * noise).astype(np.float32)
             action = np.clip(action, self.action_low, self.action_high)
         return action
 
@@ -126,7 +136,7 @@ class DDPGAgent:
         self.actor_optimizer.step()
 
         soft_update(self._target_params, self._online_params, tau)
-        return UpdateMetrics(critic_loss.item(), actor_loss.item(), q.mean().item())
+        return UpdateMetrics(critic_loss.detach(), actor_loss.detach(), q.detach().mean())
 
     def state_dict(self) -> dict:
         """Weights of all four networks and both optimiser states."""

@@ -21,25 +21,42 @@ class Batch(NamedTuple):
 
 
 class ReplayBuffer:
-    """Preallocated ring storage of ``capacity`` transitions.
+    """Preallocated ring storage of ``capacity`` transitions, on ``device``.
 
-    ``add`` writes one transition in O(1), overwriting the oldest once full;
-    ``sample`` draws a batch uniformly (with replacement) in one vectorised
-    index per field.  Only ``terminated`` is stored, not ``truncated``: a
-    time-limit cut is not an end of the task, so its next state is still
+    Each transition is one row of a float32 tensor, ``[obs | action | reward | next_obs |
+    terminated]``. ``add`` writes one row in O(1), overwriting the oldest once full;
+    ``sample`` draws row indices uniformly (with replacement) on ``device``, with the
+    buffer's own generator, and gathers them in one call, so a batch is made where the
+    networks are and never crosses from host to device. Only ``terminated`` is stored, not
+    ``truncated``: a time-limit cut is not an end of the task, so its next state is still
     bootstrapped.
     """
 
-    def __init__(self, capacity: int, obs_dim: int, act_dim: int, seed: int | None = None) -> None:
+    def __init__(self, capacity: int, obs_dim: int, act_dim: int, seed: int | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.capacity = capacity
-        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.action = np.zeros((capacity, act_dim), dtype=np.float32)
-        self.reward = np.zeros((capacity, 1), dtype=np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.terminated = np.zeros((capacity, 1), dtype=np.float32)
-        self.position = 0  # where the next transition goes
-        self.size = 0  # how many slots hold data
-        self.rng = np.random.default_rng(seed)
+        self.device = torch.device(device)
+        self.widths = (obs_dim, act_dim, 1, obs_dim, 1)  # the fields of Batch, side by side
+        self.storage = torch.zeros((capacity, sum(self.widths)), device=self.device)
+        # Each field by name: a view of its columns, sharing the storage's memory.
+        self.obs, self.action, self.reward, self.next_obs, self.terminated = \
+            self.storage.split(self.widths, dim=1)
+        self.added = 0  # transitions added so far; the next one goes to row added % capacity
+        self.generator = torch.Generator(self.device)
+        if seed is None:
+            self.generator.seed()  # a fresh, non-deterministic seed
+        else:
+            self.generator.manual_seed(seed)
+
+    @property
+    def size(self) -> int:
+        """How many rows hold data."""
+        return min(self.added, self.capacity)
+
+    @property
+    def position(self) -> int:
+        """The row the next transition goes to."""
+        return self.added % self.capacity
 
     def __len__(self) -> int:
         return self.size
@@ -47,45 +64,53 @@ class ReplayBuffer:
     def add(self, obs: np.ndarray, action: np.ndarray, reward: float,
             next_obs: np.ndarray, terminated: bool) -> None:
         """Store one transition; ``obs``/``next_obs`` are (obs_dim,), ``action`` (act_dim,)."""
-        i = self.position
-        self.obs[i] = obs
-        self.action[i] = action
-        self.reward[i] = reward
-        self.next_obs[i] = next_obs
-        self.terminated[i] = terminated
-        self.position = (i + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        row = np.concatenate((obs, action, [reward], next_obs, [terminated]), dtype=np.float32)
+        self.storage[self.position] = torch.from_numpy(row)
+        self.added += 1
 
-    def sample(self, batch_size: int, device: torch.device | str = "cpu") -> Batch:
-        """A uniform batch of ``batch_size`` stored transitions, as tensors on ``device``."""
+    def sample(self, batch_size: int) -> Batch:
+        """A uniform batch of ``batch_size`` stored transitions, as tensors on the buffer's
+        device (column views of one gathered (B, row width) tensor)."""
         if batch_size > self.size:
             raise DDPGError(
                 f"cannot sample {batch_size} transitions from a replay buffer holding "
                 f"{self.size}; add more transitions first (or use more warm-up steps)"
             )
-        idx = self.rng.integers(0, self.size, size=batch_size)
-        fields = (self.obs, self.action, self.reward, self.next_obs, self.terminated)
-        return Batch(*(torch.from_numpy(f[idx]).to(device) for f in fields))
+        idx = torch.randint(self.size, (batch_size,), device=self.device,
+                            generator=self.generator)
+        return Batch(*self.storage.index_select(0, idx).split(self.widths, dim=1))
 
-    def state_dict(self) -> dict:
-        """The stored transitions (first ``size`` rows), write position and sampler state."""
-        n = self.size
-        return {
-            "capacity": self.capacity,
-            "position": self.position,
-            "size": n,
-            "rng": self.rng.bit_generator.state,
-            **{name: torch.from_numpy(getattr(self, name)[:n].copy())
-               for name in ("obs", "action", "reward", "next_obs", "terminated")},
-        }
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Transitions number ``start`` to ``stop - 1`` in the order they were added (counting
+        from 0 at the first ``add``), as one (stop - start, row width) tensor on the CPU.
+        Only the last ``size`` transitions are still stored."""
+        if not self.added - self.size <= start <= stop <= self.added:
+            raise DDPGError(f"transitions {start} to {stop} are not in the replay buffer, "
+                            f"which holds {self.added - self.size} to {self.added}")
+        idx = torch.arange(start, stop, device=self.device) % self.capacity
+        return self.storage.index_select(0, idx).cpu()
+
+    def put_rows(self, start: int, rows: torch.Tensor) -> None:
+        """Write ``rows``, transitions number ``start`` onwards, where :meth:`rows` reads them."""
+        idx = torch.arange(start, start + len(rows), device=self.device) % self.capacity
+        self.storage[idx] = rows.to(self.device)
+
+    def state_dict(self, with_rows: bool = True) -> dict:
+        """Capacity, counter and sampler state, and (unless ``with_rows`` is False) the stored
+        transitions, oldest first."""
+        state = {"capacity": self.capacity, "added": self.added,
+                 "generator": self.generator.get_state()}
+        if with_rows:
+            state["rows"] = self.rows(self.added - self.size, self.added)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned (same capacity and dimensions)."""
         if state["capacity"] != self.capacity:
             raise DDPGError(f"replay buffer capacity {state['capacity']} in the saved state "
                             f"does not match {self.capacity}")
-        n = state["size"]
-        for name in ("obs", "action", "reward", "next_obs", "terminated"):
-            getattr(self, name)[:n] = state[name].numpy()
-        self.position, self.size = state["position"], n
-        self.rng.bit_generator.state = state["rng"]
+        self.added = state["added"]
+        if "generator" in state:  # absent from states of version 0.1.0
+            self.generator.set_state(state["generator"])
+        if "rows" in state:
+            self.put_rows(self.added - len(state["rows"]), state["rows"])

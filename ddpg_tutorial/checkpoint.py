@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, BinaryIO
 
 import torch
 
@@ -16,50 +12,20 @@ from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.config import DDPGConfig
 from ddpg_tutorial.envs import EnvSpec
 from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import atomic_save
 
 AGENT_FORMAT = "ddpg-tutorial/agent/1"
-TRAINING_STATE_FORMAT = "ddpg-tutorial/training-state/1"
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
+def safe_load(path: str | Path, what: str, *formats: str) -> dict:
+    """Load a file written by :func:`.atomic_save` without running any code from it.
 
-    A failure or crash mid-write leaves the previous file at ``path`` untouched.
+    ``weights_only=True`` refuses anything but tensors and plain Python data. The file's
+    ``format`` field must be one of ``formats``; ``what`` names the kind of file in errors
+    ("an agent checkpoint"). Every way the file can be wrong becomes a one-line
+    :class:`.DDPGError`.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        raise DDPGError(f"cannot write to '{path.parent}' ({err.strerror}); "
-                        "choose a writable output directory") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save(obj)`` to ``path`` through :func:`atomic_write`."""
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def safe_load(path: str | Path, expected_format: str) -> dict:
-    """Load a file written by :func:`atomic_save` without running any code from it.
-
-    ``weights_only=True`` refuses anything but tensors and plain Python data.
-    Every way the file can be wrong becomes a one-line :class:`.DDPGError`.
-    """
-    path = Path(path)
-    what = "a training state" if expected_format == TRAINING_STATE_FORMAT else "an agent checkpoint"
     if path.is_dir():
         raise DDPGError(f"'{path}' is a directory, not {what}; pass the file in it, "
                         f"for example '{path / 'agent.pt'}'")
@@ -81,7 +47,7 @@ def safe_load(path: str | Path, expected_format: str) -> dict:
                         "have to execute; only load checkpoints written by ddpg-tutorial") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError):
         raise DDPGError(f"'{path}' is truncated or not a PyTorch file; it is not {what}") from None
-    if not isinstance(data, dict) or data.get("format") != expected_format:
+    if not isinstance(data, dict) or data.get("format") not in formats:
         raise DDPGError(f"'{path}' is a PyTorch file but not {what} of ddpg-tutorial")
     return data
 
@@ -106,7 +72,7 @@ def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
 
 def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
     """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
-    data = safe_load(path, AGENT_FORMAT)
+    data = safe_load(path, "an agent checkpoint", AGENT_FORMAT)
     spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
                    data["action_low"].numpy(), data["action_high"].numpy())
     agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,

@@ -12,6 +12,11 @@ from ddpg_tutorial.errors import DDPGError
 NoiseKind = Literal["ou", "gaussian"]
 
 
+def _field(default: Any, doc: str) -> Any:
+    """A config field with its one-line description (:func:`describe` shows it)."""
+    return dataclasses.field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class DDPGConfig:
     """Every number that shapes a DDPG run.
@@ -23,26 +28,31 @@ class DDPGConfig:
     environment steps.
     """
 
-    actor_hidden: tuple[int, ...] = (400, 300)
-    critic_hidden: tuple[int, ...] = (400, 300)
-    actor_lr: float = 1e-4
-    critic_lr: float = 1e-3
-    critic_weight_decay: float = 1e-2
-    gamma: float = 0.99
-    tau: float = 1e-3
-    batch_size: int = 64
-    buffer_size: int = 1_000_000
-    noise: NoiseKind = "ou"
-    noise_sigma: float = 0.2
-    noise_sigma_final: float | None = None
-    noise_anneal_steps: int = 0
-    ou_theta: float = 0.15
-    ou_dt: float = 1.0
-    warmup_steps: int = 1_000
-    update_every: int = 1
-    total_steps: int = 60_000
-    eval_every: int = 1_000
-    eval_episodes: int = 10
+    actor_hidden: tuple[int, ...] = _field((400, 300), "sizes of the actor's hidden layers")
+    critic_hidden: tuple[int, ...] = _field(
+        (400, 300), "sizes of the critic's hidden layers; the action joins at the second")
+    actor_lr: float = _field(1e-4, "Adam learning rate of the actor")
+    critic_lr: float = _field(1e-3, "Adam learning rate of the critic")
+    critic_weight_decay: float = _field(1e-2, "L2 weight decay of the critic's Adam")
+    gamma: float = _field(0.99, "discount factor of future rewards")
+    tau: float = _field(1e-3, "target networks move this fraction towards the online ones "
+                              "per update")
+    batch_size: int = _field(64, "transitions per update, sampled uniformly from the buffer")
+    buffer_size: int = _field(1_000_000, "replay buffer capacity; the oldest are overwritten")
+    noise: NoiseKind = _field("ou", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or "
+                                    "'gaussian'")
+    noise_sigma: float = _field(0.2, "noise scale, in units of the action half-range")
+    noise_sigma_final: float | None = _field(
+        None, "noise scale after annealing (None: no annealing)")
+    noise_anneal_steps: int = _field(0, "steps over which noise_sigma moves linearly to "
+                                        "noise_sigma_final")
+    ou_theta: float = _field(0.15, "Ornstein-Uhlenbeck mean-reversion rate")
+    ou_dt: float = _field(1.0, "Ornstein-Uhlenbeck time step of one environment step")
+    warmup_steps: int = _field(1_000, "steps of uniformly random actions before learning")
+    update_every: int = _field(1, "one update every this many environment steps")
+    total_steps: int = _field(60_000, "environment steps of the whole run")
+    eval_every: int = _field(1_000, "environment steps between greedy evaluations")
+    eval_episodes: int = _field(10, "episodes per greedy evaluation, with fixed seeds")
 
     def __post_init__(self) -> None:
         # Lists (from JSON) become tuples so that configs compare and hash.
@@ -148,6 +158,11 @@ PRESETS: dict[str, DDPGConfig] = {
         total_steps=10_000,
     ),
 }
+
+
+def describe(name: str) -> str:
+    """The one-line description of the config field ``name``."""
+    return next(f.metadata["doc"] for f in dataclasses.fields(DDPGConfig) if f.name == name)
 
 
 def get_preset(name: str) -> DDPGConfig:

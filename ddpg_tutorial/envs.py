@@ -13,6 +13,11 @@ from ddpg_tutorial.errors import DDPGError
 # pygame (behind Gymnasium's classic-control rendering) must not look for a display.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# MuJoCo renders through OpenGL, and with no display its default (GLFW) cannot. EGL is the
+# headless backend Gymnasium documents; it is chosen only when the user has set none, and
+# must be set before mujoco is first imported (it reads MUJOCO_GL then).
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+from ddpg_tutorial.files import atomic_write
 
 
 class EpisodeRecord(NamedTuple):
@@ -50,11 +53,14 @@ class History:
         return None
 
     def write_csv(self, out_dir: str | Path) -> None:
-        """Write ``evaluations.csv`` and ``episodes.csv`` into ``out_dir``."""
+        """Write ``evaluations.csv``, ``episodes.csv`` and ``losses.csv`` into ``out_dir``,
+        each atomically."""
         out_dir = Path(out_dir)
         _write(out_dir / "evaluations.csv",
                ["env_steps", "wall_time_s", "mean_return", "std_return"], self.evaluations)
         _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
+        _write(out_dir / "losses.csv", ["env_steps", "critic_loss", "actor_loss", "mean_q"],
+               self.losses)
 
     def state_dict(self) -> dict:
         return {"episodes": [tuple(r) for r in self.episodes],
@@ -69,7 +75,8 @@ class History:
 
 
 def _write(path: Path, header: list[str], rows: list[tuple]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write(path, lambda f: f.write(text.getvalue().encode()))

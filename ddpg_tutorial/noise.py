@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ddpg_tutorial.errors import DDPGError
+
 
 class GaussianNoise:
-    """Independent draws from N(0, sigma^2) each step, shape (act_dim,).
+    """Independent draws from N(0, sigma^2) each step.
 
-    ``sigma`` may be annealed linearly to ``sigma_final`` over ``anneal_steps``
-    calls of :meth:`sample`.
+    ``sample()`` gives shape (act_dim,), ``sample(n)`` shape (n, act_dim): one independent
+    draw per row of a batch. ``sigma`` may be annealed linearly to ``sigma_final`` over
+    ``anneal_steps`` calls of :meth:`sample`.
     """
 
     def __init__(self, act_dim: int, sigma: float, seed: int | None = None,
@@ -29,12 +32,17 @@ class GaussianNoise:
         frac = min(self.steps / self.anneal_steps, 1.0)
         return self.sigma_start + frac * (self.sigma_final - self.sigma_start)
 
-    def reset(self) -> None:
-        """Start of an episode: nothing to forget for independent noise."""
+    def shape(self, n: int | None) -> tuple[int, ...]:
+        """(act_dim,) for one action, (n, act_dim) for a batch of ``n``."""
+        return (self.act_dim,) if n is None else (n, self.act_dim)
 
-    def sample(self) -> np.ndarray:
-        """One noise vector, shape (act_dim,)."""
-        draw = self.sigma * self.rng.standard_normal(self.act_dim)
+    def reset(self, n: int | None = None) -> None:
+        """Start of an episode (of ``n`` side by side): nothing to forget for independent
+        noise."""
+
+    def sample(self, n: int | None = None) -> np.ndarray:
+        """One noise vector, shape (act_dim,), or one per row of a batch, (n, act_dim)."""
+        draw = self.sigma * self.rng.standard_normal(self.shape(n))
         self.steps += 1
         return draw
 
@@ -51,7 +59,8 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
     dx = theta (mu - x) dt + sigma dW.
 
     Each call returns ``x <- x + theta (mu - x) dt + sigma sqrt(dt) eps`` with
-    eps ~ N(0, I), shape (act_dim,).  :meth:`reset` puts ``x`` back at ``mu``.
+    eps ~ N(0, I), shape (act_dim,). ``reset()`` puts ``x`` back at ``mu``; ``reset(n)``
+    starts ``n`` independent processes side by side, for ``sample(n)`` of shape (n, act_dim).
     The stationary standard deviation is sigma / sqrt(2 theta) in continuous time
     (small dt); for this recursion it is exactly sigma sqrt(dt) / sqrt(1 - (1 - theta dt)^2),
     which is sigma / sqrt(theta (2 - theta)) at dt = 1.
@@ -64,13 +73,18 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
         self.theta = theta
         self.mu = mu
         self.dt = dt
-        self.x = np.full(act_dim, mu, dtype=np.float64)
+        self.reset()
 
-    def reset(self) -> None:
-        self.x = np.full(self.act_dim, self.mu, dtype=np.float64)
+    def reset(self, n: int | None = None) -> None:
+        self.x = np.full(self.shape(n), self.mu, dtype=np.float64)
 
-    def sample(self) -> np.ndarray:
-        eps = self.rng.standard_normal(self.act_dim)
+    def sample(self, n: int | None = None) -> np.ndarray:
+        shape = self.shape(n)
+        if self.x.shape != shape:
+            call = "reset()" if n is None else f"reset({n})"
+            raise DDPGError(f"this Ornstein-Uhlenbeck noise runs processes of shape "
+                            f"{self.x.shape}, asked for {shape}; call {call} first")
+        eps = self.rng.standard_normal(shape)
         self.x = self.x + self.theta * (self.mu - self.x) * self.dt \
             + self.sigma * np.sqrt(self.dt) * eps
         self.steps += 1

@@ -99,7 +99,7 @@ def test_state_dict_of_a_partly_filled_buffer_keeps_only_stored_rows():
     buffer = ReplayBuffer(capacity=1000, obs_dim=2, act_dim=1, seed=4)
     fill(buffer, 4)
     state = buffer.state_dict()
-    assert state["obs"].shape == (4, 2)
+    assert state["rows"].shape == (4, 2 + 1 + 1 + 2 + 1)
     restored = ReplayBuffer(capacity=1000, obs_dim=2, act_dim=1)
     restored.load_state_dict(state)
     np.testing.assert_array_equal(restored.reward[:4, 0], [0, 1, 2, 3])
@@ -111,3 +111,42 @@ def test_loading_a_state_of_another_capacity_is_refused():
     fill(buffer, 2)
     with pytest.raises(DDPGError, match="capacity 8 .* does not match 16"):
         ReplayBuffer(capacity=16, obs_dim=2, act_dim=1).load_state_dict(buffer.state_dict())
+
+
+def test_rows_come_back_in_the_order_they_were_added_across_the_wrap():
+    buffer = ReplayBuffer(capacity=5, obs_dim=1, act_dim=1, seed=0)
+    fill(buffer, 7)
+    np.testing.assert_array_equal(buffer.rows(2, 7)[:, 2], [2, 3, 4, 5, 6])  # the rewards
+    np.testing.assert_array_equal(buffer.rows(4, 6)[:, 0], [4, 5])
+    with pytest.raises(DDPGError, match="not in the replay buffer"):
+        buffer.rows(1, 3)  # transition 1 was overwritten
+
+
+def test_put_rows_restores_what_rows_read_into_an_empty_buffer():
+    buffer = ReplayBuffer(capacity=5, obs_dim=1, act_dim=1, seed=0)
+    fill(buffer, 7)
+    other = ReplayBuffer(capacity=5, obs_dim=1, act_dim=1)
+    other.put_rows(2, buffer.rows(2, 7))
+    torch.testing.assert_close(other.storage, buffer.storage, rtol=0, atol=0)
+
+
+def test_fields_are_views_of_one_row_per_transition():
+    buffer = ReplayBuffer(capacity=4, obs_dim=2, act_dim=1, seed=0)
+    buffer.add(np.array([1.0, 2.0]), np.array([3.0]), 4.0, np.array([5.0, 6.0]), True)
+    np.testing.assert_array_equal(buffer.storage[0], [1, 2, 3, 4, 5, 6, 1])
+    assert buffer.obs.data_ptr() == buffer.storage.data_ptr()  # no copy of the data
+    np.testing.assert_array_equal(buffer.next_obs[0], [5, 6])
+
+
+def test_a_batch_is_drawn_on_the_buffers_device_by_its_own_generator():
+    buffer = ReplayBuffer(capacity=50, obs_dim=2, act_dim=1, seed=5, device="cpu")
+    fill(buffer, 50)
+    torch.manual_seed(0)
+    expected_global = torch.rand(2)
+    torch.manual_seed(0)
+    batch = buffer.sample(16)
+    torch.testing.assert_close(torch.rand(2), expected_global, rtol=0, atol=0)
+    assert all(t.device == buffer.device for t in batch)
+    same_seed = ReplayBuffer(capacity=50, obs_dim=2, act_dim=1, seed=5)
+    fill(same_seed, 50)
+    torch.testing.assert_close(same_seed.sample(16).reward, batch.reward, rtol=0, atol=0)

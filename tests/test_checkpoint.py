@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import shutil
 import uuid
 
 import numpy as np
@@ -187,16 +188,20 @@ def test_bad_files_give_a_clear_one_line_error(tmp_path, checkpoint, kind):
 
 def test_a_training_state_is_not_an_agent_checkpoint_and_vice_versa(tmp_path, checkpoint):
     from ddpg_tutorial import Trainer
-    from ddpg_tutorial.training import TRAINING_STATE_FORMAT
+    from ddpg_tutorial.training_state import TRAINING_STATE_FORMAT
 
-    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=250), progress=False)
-    trainer.save_state(tmp_path / "training_state.pt")
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=250), out_dir=tmp_path,
+                      progress=False)
+    trainer.run(stop_when=lambda history: True)  # stops, and saves, at step 200
     with pytest.raises(DDPGError, match="is a PyTorch file but not an agent checkpoint"):
         load_agent(tmp_path / "training_state.pt")
     with pytest.raises(DDPGError, match="is a PyTorch file but not a training state"):
-        safe_load(checkpoint, TRAINING_STATE_FORMAT)
+        safe_load(checkpoint, "a training state", TRAINING_STATE_FORMAT)
+    folder = tmp_path / "not-a-run"
+    folder.mkdir()
+    shutil.copy(checkpoint, folder / "training_state.pt")
     with pytest.raises(DDPGError, match="is a PyTorch file but not a training state"):
-        Trainer.resume(checkpoint)
+        Trainer.resume(folder)
 
 
 def test_check_compatible_names_both_shapes():

@@ -190,13 +190,21 @@ def test_unwritable_output_directory(where, tmp_path, capsys):
     out = tmp_path / "file" / "run" if where == "under-a-file" else Path(where)
     rc, _, err = cli(capsys, "train", "--out", out, "--no-progress", "--eval-episodes", "1")
     assert_one_line_error(rc, err, f"cannot write to '{out}'",
-                          "choose a writable output directory with --out")
+                          "choose a writable output directory")
 
 
 def test_resume_of_a_directory_without_a_training_state(tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--resume", tmp_path)
-    assert_one_line_error(rc, err, f"'{tmp_path / 'training_state.pt'}' does not exist",
-                          "a training state")
+    assert_one_line_error(rc, err, f"'{tmp_path}' holds no training state to resume")
+
+
+def test_resume_of_a_finished_run_says_it_has_finished(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc, _, _ = cli(capsys, "train", "--env", "DDPGTestSmall-v0", "--out", out, "--steps", "300",
+                   "--no-gif", *TINY_TRAIN_ARGS, "--set", "warmup_steps=100")
+    assert rc == 0
+    rc, _, err = cli(capsys, "train", "--resume", out)
+    assert_one_line_error(rc, err, f"the run in '{out}' has finished")
 
 
 def test_evaluate_episodes_must_be_positive(tmp_path, capsys):
@@ -209,7 +217,7 @@ def test_divergence_is_a_one_line_error(tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--env", "DDPGTestNaNReward-v0", "--out", out,
                      "--steps", "2000", "--eval-every", "100", "--no-gif", *TINY_TRAIN_ARGS,
                      "--set", "warmup_steps=100", "--set", "batch_size=32")
-    assert_one_line_error(rc, err, "training diverged at step", "critic loss nan",
+    assert_one_line_error(rc, err, "training diverged before step", "critic loss nan",
                           f"the last good checkpoint is {out / 'agent.pt'}")
     load_agent(out / "agent.pt")  # still loadable
 

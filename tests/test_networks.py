@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from ddpg_tutorial import Actor, Critic
-from ddpg_tutorial.networks import FINAL_LAYER_BOUND
 
 OBS_DIM, ACT_DIM = 17, 6
 LOW = np.array([-3.0, 0.5, -1.0, 0.0, -10.0, 2.0], dtype=np.float32)
@@ -30,9 +29,26 @@ def test_actor_initialisation():
         bound = 1 / math.sqrt(layer.in_features)
         check_uniform(layer.weight, bound)
         check_uniform(layer.bias, bound)
-    check_uniform(actor.out.weight, FINAL_LAYER_BOUND)
-    check_uniform(actor.out.bias, FINAL_LAYER_BOUND, near_bound=False)  # only 6 values
-    assert FINAL_LAYER_BOUND == 3e-3
+    # The paper's final layer: U(-3e-3, 3e-3), so that the first actions sit near the centre.
+    check_uniform(actor.out.weight, 3e-3)
+    check_uniform(actor.out.bias, 3e-3, near_bound=False)  # only 6 values
+    with torch.no_grad():
+        actions = actor(torch.randn(1000, OBS_DIM))
+    off_centre = (actions - actor.action_center).abs() / actor.action_half_range
+    assert off_centre.max() < 0.05
+
+
+def test_a_generator_decides_the_weights_and_the_global_one_is_untouched():
+    torch.manual_seed(0)
+    expected_global = torch.rand(3)
+    torch.manual_seed(0)
+    nets = [(Actor(OBS_DIM, LOW, HIGH, (32, 32), torch.Generator().manual_seed(seed)),
+             Critic(OBS_DIM, ACT_DIM, (32, 32), torch.Generator().manual_seed(seed)))
+            for seed in (7, 7, 8)]
+    torch.testing.assert_close(torch.rand(3), expected_global, rtol=0, atol=0)
+    weights = [torch.cat([p.flatten() for net in pair for p in net.parameters()])
+               for pair in nets]
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
 
 
 def test_critic_initialisation():

@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -84,31 +85,95 @@ def test_stopped_saved_and_resumed_run_equals_an_uninterrupted_run(tmp_path, noi
     config = dict(total_steps=800, eval_every=200, noise=noise)
     reference = run(seed=3, **config)
 
-    trainer = Trainer("Pendulum-v1", tiny_config(**config), seed=3, progress=False)
+    trainer = Trainer("Pendulum-v1", tiny_config(**config), seed=3, out_dir=tmp_path,
+                      progress=False)
     stop_after(trainer, 250)
     stopped = trainer.run()
     assert trainer.step == 400  # the end of the episode in which the stop was asked for
     assert len(stopped.evaluations) == 2
-    trainer.save_state(tmp_path / "training_state.pt")
-    assert [p.name for p in tmp_path.iterdir()] == ["training_state.pt"]  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "losses.csv", "replay",
+        "training_state.pt"]  # and no temporary files
 
-    resumed = Trainer.resume(tmp_path / "training_state.pt", progress=False)
+    resumed = Trainer.resume(tmp_path, progress=False)
     assert resumed.step == 400 and resumed.config == trainer.config and resumed.seed == 3
     history = resumed.run()
     assert resumed.step == 800
     assert outcome(history) == outcome(reference)
     assert [e.wall_time_s for e in history.evaluations][:2] == \
         [e.wall_time_s for e in stopped.evaluations]
+    # Finished: nothing left to resume.
+    assert not (tmp_path / "training_state.pt").exists() and not (tmp_path / "replay").exists()
+
+
+def test_run_called_again_after_a_stop_goes_on_to_the_end():
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=1000), seed=2, progress=False)
+    stop_after(trainer, 250)
+    trainer.run()
+    assert trainer.step == 400
+    trainer.env.step = trainer.env.step.__closure__[0].cell_contents  # undo stop_after
+    trainer.run()
+    assert trainer.step == 1000  # not stopped again after one episode
+
+
+def test_each_save_writes_only_the_new_replay_rows_and_drops_overwritten_ones(tmp_path):
+    # Capacity 500, a save every 200 steps (at the episode ends at 200, 400, ...).
+    config = tiny_config(total_steps=1200, buffer_size=500)
+    trainer = Trainer("Pendulum-v1", config, seed=1, out_dir=tmp_path, progress=False,
+                      save_every=200)
+    stop_after(trainer, 1000)
+    trainer.run()
+    chunks = sorted(p.name for p in (tmp_path / "replay").iterdir())
+    # The oldest transition still stored is number 500; chunks wholly before it are gone.
+    assert chunks == [f"{a:012d}-{b:012d}.pt" for a, b in
+                      [(400, 600), (600, 800), (800, 1000)]]
+    resumed = Trainer.resume(tmp_path, progress=False)
+    torch.testing.assert_close(resumed.buffer.storage, trainer.buffer.storage, rtol=0, atol=0)
+    assert resumed.buffer.added == 1000
 
 
 def test_a_training_state_holds_only_safe_plain_data(tmp_path):
-    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=450), progress=False)
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=800), out_dir=tmp_path,
+                      progress=False)
+    stop_after(trainer, 450)
     trainer.run()
-    trainer.save_state(tmp_path / "state.pt")
     # weights_only=True refuses anything that is not tensors and plain Python data.
-    state = torch.load(tmp_path / "state.pt", weights_only=True)
-    assert state["step"] == 450
+    state = torch.load(tmp_path / "training_state.pt", weights_only=True)
+    assert state["step"] == 600
     assert all(type(x) is float for record in state["history"]["losses"] for x in record[1:])
+    assert "rows" not in state["buffer"]  # the transitions live in the replay chunks
+
+
+def test_random_streams_are_independent_and_the_noise_is_not_the_environments():
+    trainer = Trainer("Pendulum-v1", tiny_config(), seed=0, progress=False)
+    trainer.env.reset(seed=trainer.env_seed)
+    draws = {
+        "env": trainer.env.unwrapped.np_random.standard_normal(8),
+        "noise": trainer.agent.noise.rng.standard_normal(8),
+        "warmup": trainer.warmup_rng.standard_normal(8),
+        "replay": torch.randn(8, generator=trainer.buffer.generator).numpy(),
+        "agent": torch.randn(8, generator=trainer.agent.generator).numpy(),
+    }
+    for a in draws:
+        for b in draws:
+            if a < b:
+                assert abs(np.corrcoef(draws[a], draws[b])[0, 1]) < 0.99, (a, b)
+                assert not np.allclose(draws[a], draws[b]), (a, b)
+    # What 0.1.0 did, and why it was wrong: the noise's default_rng(seed) is the very
+    # generator that env.reset(seed=seed) builds.
+    np.testing.assert_array_equal(gym.utils.seeding.np_random(0)[0].random(8),
+                                  np.random.default_rng(0).random(8))
+
+
+def test_training_leaves_the_global_generators_alone():
+    torch.manual_seed(7)
+    np.random.seed(7)
+    expected = torch.rand(3), np.random.rand(3)
+    torch.manual_seed(7)
+    np.random.seed(7)
+    run(seed=0, total_steps=400)
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected[0].numpy())
+    np.testing.assert_array_equal(np.random.rand(3), expected[1])
 
 
 def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -118,10 +183,10 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
         trainer.run()
     assert isinstance(info.value, DDPGError)
     message = str(info.value)
-    step = int(re.search(r"training diverged at step (\d+): ", message).group(1))
+    step = int(re.search(r"training diverged before step (\d+): ", message).group(1))
     assert step == trainer.step
     assert NAN_AFTER < step < 2000  # the first NaN reward is that of step NAN_AFTER + 1
-    assert "critic loss nan" in message
+    assert "summed critic loss nan" in message
     assert f"the last good checkpoint is {tmp_path / 'agent.pt'}" in message
     assert "\n" not in message
 
@@ -131,6 +196,8 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
         assert all(torch.isfinite(p).all() for p in net.parameters())
     assert np.isfinite(agent.act(np.zeros(3, dtype=np.float32))).all()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # The last training state is from before the NaN too: the run can go on from there.
+    assert Trainer.resume(tmp_path, progress=False).step <= NAN_AFTER + 50
 
 
 def test_divergence_without_an_output_directory_says_so():
@@ -156,6 +223,11 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
         rows = list(csv.reader(f))
     assert rows[0] == ["env_steps", "return", "length"]
     assert [int(r[0]) for r in rows[1:]] == [50, 100, 150, 200, 250, 300]
+    with open(out / "losses.csv") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["env_steps", "critic_loss", "actor_loss", "mean_q"]
+    assert [int(r[0]) for r in rows[1:]] == [150, 200, 250, 300]  # episodes with updates
+    assert [tuple(map(float, r)) for r in rows[1:]] == [tuple(r) for r in history.losses]
     loaded, _ = load_agent(out / "agent.pt")
     obs = np.random.default_rng(0).normal(size=(5, 3))
     np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
