@@ -32,7 +32,7 @@ from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import render_gif
 from ddpg_tutorial.training import Trainer, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Actor", "Batch", "Critic", "DDPGAgent", "DDPGConfig", "DDPGError", "GaussianNoise",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 from dataclasses import dataclass
 
@@ -14,10 +15,12 @@ from ddpg_tutorial.errors import DDPGError
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 # MuJoCo renders through OpenGL, and with no display its default (GLFW) cannot. EGL is the
-# headless backend Gymnasium documents; it is chosen only when the user has set none, and
-# must be set before mujoco is first imported (it reads MUJOCO_GL then).
-if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-    os.environ.setdefault("MUJOCO_GL", "egl")
+# headless backend Gymnasium documents. It is chosen only when the user has set none and
+# libEGL is installed (without it, importing mujoco would fail, and training with it), and
+# before mujoco is first imported: it reads MUJOCO_GL then.
+if ("MUJOCO_GL" not in os.environ and ctypes.util.find_library("EGL")
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+    os.environ["MUJOCO_GL"] = "egl"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,15 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     except ModuleNotFoundError as err:
         raise DDPGError(f"environment '{env_id}' needs the Python package '{err.name}'; "
                         "install it with pip") from None
+    except (AttributeError, ImportError, OSError, RuntimeError) as err:
+        if "MUJOCO_GL" not in os.environ:
+            raise
+        # MuJoCo loads the OpenGL backend MUJOCO_GL names when it is imported.
+        raise DDPGError(
+            f"cannot make '{env_id}' with MUJOCO_GL={os.environ['MUJOCO_GL']} "
+            f"({type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err) else ''}); "
+            "use MUJOCO_GL=egl (needs libEGL) or osmesa (needs libOSMesa), or unset it"
+        ) from None
 
 
 def check_env(env: gym.Env, env_id: str) -> EnvSpec:

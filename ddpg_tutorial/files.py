@@ -41,6 +41,12 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
     fsync_dir(path.parent)
 
 
+def remove_temporary_files(folder: str | Path) -> None:
+    """Delete what :func:`atomic_write` leaves in ``folder`` when killed mid-write."""
+    for path in Path(folder).glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def fsync_dir(folder: Path) -> None:
     """Make the renames and deletions in ``folder`` durable (a no-op where unsupported)."""
     try:

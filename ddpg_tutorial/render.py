@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,7 +59,9 @@ def render_frame(env, env_id: str) -> np.ndarray:
     """``env.render()``, with every way it can fail on a headless machine as one
     :class:`RenderingUnavailable` saying how to enable rendering."""
     try:
-        frame = env.render()
+        with warnings.catch_warnings():  # GLFW warns before failing; the error says it all
+            warnings.filterwarnings("ignore", module="glfw")
+            frame = env.render()
     except Exception as err:  # OpenGL errors come as FatalError, AttributeError, OSError...
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise RenderingUnavailable(

@@ -188,7 +188,9 @@ class Trainer:
         self._next_save = (self.step // self.save_every + 1) * self.save_every
         self._tensorboard = None
         if self.tensorboard_dir is not None:
-            self._tensorboard = open_tensorboard(self.tensorboard_dir, purge_step=self.step)
+            # Events after the saved step came from a run that died later: hide them.
+            self._tensorboard = open_tensorboard(self.tensorboard_dir,
+                                                 purge_step=self.step + 1 if self.step else None)
         if self.out_dir is not None and self.step == 0:
             write_config(self.out_dir, self.spec.env_id, self.config, self.seed)
             self._save()  # a state to resume from, however early the run dies
@@ -256,15 +258,15 @@ class Trainer:
         return trainer
 
 
-def open_tensorboard(log_dir: str | Path, purge_step: int):
-    """A TensorBoard ``SummaryWriter``; events at ``purge_step`` and later, left by a run that
-    died after its last save, are hidden, so a resumed run's curves do not overlap."""
+def open_tensorboard(log_dir: str | Path, purge_step: int | None):
+    """A TensorBoard ``SummaryWriter`` that hides events already in ``log_dir`` at
+    ``purge_step`` and later, so that a resumed run's curves do not overlap."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise DDPGError("--tensorboard needs the tensorboard package: "
                         "pip install 'ddpg-tutorial[tensorboard]'") from None
-    return SummaryWriter(str(log_dir), purge_step=purge_step or None)
+    return SummaryWriter(str(log_dir), purge_step=purge_step)
 
 
 def train(env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",

@@ -17,7 +17,7 @@ import torch
 
 from ddpg_tutorial.buffer import ReplayBuffer
 from ddpg_tutorial.checkpoint import safe_load
-from ddpg_tutorial.files import atomic_save, fsync_dir
+from ddpg_tutorial.files import atomic_save, fsync_dir, remove_temporary_files
 
 STATE_FILE = "training_state.pt"
 REPLAY_DIR = "replay"
@@ -60,6 +60,8 @@ def load_training_state(folder: str | Path) -> dict:
     gathered back into ``state["buffer"]["rows"]`` (oldest first), ready for
     :meth:`.ReplayBuffer.load_state_dict`. A state written by version 0.1.0 is upgraded."""
     folder = Path(folder)
+    for where in (folder, folder / REPLAY_DIR):  # left by a process killed mid-write
+        remove_temporary_files(where)
     state = safe_load(folder / STATE_FILE, "a training state", TRAINING_STATE_FORMAT,
                       OLD_TRAINING_STATE_FORMAT)
     if state["format"] == OLD_TRAINING_STATE_FORMAT:

@@ -103,10 +103,18 @@ class RenderEnv(_SmallEnv):
         return frame
 
 
+class BrokenRenderEnv(RenderEnv):
+    """Claims rgb_array rendering, then fails the way OpenGL does on a headless machine."""
+
+    def render(self):
+        raise RuntimeError("an OpenGL platform library has not been loaded into this process")
+
+
 NAN_AFTER = 300  # the NaN environment's reward is NaN from its 301st step on
 TEST_ENVS = {
     "DDPGTestSmall-v0": (_SmallEnv, {}),
     "DDPGTestRender-v0": (RenderEnv, {}),
+    "DDPGTestBrokenRender-v0": (BrokenRenderEnv, {}),
     "DDPGTestInfiniteAction-v0": (InfiniteActionEnv, {}),
     "DDPGTestImageObs-v0": (ImageObsEnv, {}),
     "DDPGTestDictObs-v0": (DictObsEnv, {}),

@@ -1,9 +1,11 @@
 """Checkpoints: exact round trip, atomic writes, and refusing every kind of bad file."""
 
+import json
 import os
 import pickle
 import shutil
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,3 +217,34 @@ def test_check_compatible_names_both_shapes():
     other = EnvSpec("X-v0", 3, np.zeros(2, np.float32), np.ones(2, np.float32))
     with pytest.raises(DDPGError, match=r"action shape \(2,\)"):
         check_compatible(SPEC, other, "agent.pt")
+
+
+# Files written by version 0.1.0 (tests/fixtures/README.md) -----------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_an_agent_checkpoint_of_version_0_1_0_loads_and_acts_as_it_did():
+    recorded = json.loads((FIXTURES / "v0.1.0.json").read_text())
+    agent, spec = load_agent(FIXTURES / "v0.1.0-agent.pt")
+    assert spec.env_id == "Pendulum-v1" and agent.config.actor_hidden == (8, 8)
+    action = agent.act(np.zeros(3, dtype=np.float32))
+    np.testing.assert_allclose(action, recorded["greedy_action_at_zero_obs"], rtol=1e-6)
+
+
+def test_a_training_state_of_version_0_1_0_resumes_and_finishes(tmp_path):
+    from ddpg_tutorial import Trainer
+
+    recorded = json.loads((FIXTURES / "v0.1.0.json").read_text())
+    shutil.copy(FIXTURES / "v0.1.0-training_state.pt", tmp_path / "training_state.pt")
+    trainer = Trainer.resume(tmp_path, progress=False)
+    assert trainer.step == recorded["step_saved"] == 400
+    assert [list(e) for e in trainer.history.evaluations] == recorded["evaluations_before_save"]
+    assert len(trainer.buffer) == 400
+    # The transitions came across in the order they were added: each next_obs is the
+    # following obs within an episode (Pendulum's episodes are 200 steps).
+    rows = trainer.buffer.rows(0, 400)
+    obs, next_obs = rows[:, :3], rows[:, 5:8]
+    torch.testing.assert_close(next_obs[:199], obs[1:200])
+    history = trainer.run()
+    assert trainer.step == 600 and [e.env_steps for e in history.evaluations] == [200, 400, 600]

@@ -301,6 +301,57 @@ def start(*argv: str, cwd: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def kill_when(process: subprocess.Popen, done: callable, timeout: float = 180) -> None:
+    """SIGKILL ``process`` as soon as ``done()`` is true, checking that it was still running."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"not done within {timeout} s"
+        time.sleep(0.01)
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.kill()  # SIGKILL: no handler runs, nothing is saved on the way out
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+
+def evaluated_steps(folder: Path) -> int:
+    try:
+        return int(read_csv(folder / "evaluations.csv")[-1][0])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_twice_resumes_to_the_results_of_an_uninterrupted_run(
+        tmp_path, capsys):
+    args = ["train", "--steps", "2400", "--eval-every", "400", "--save-every", "400", "--no-gif",
+            *TINY_TRAIN_ARGS]
+    killed_dir, full_dir = tmp_path / "killed", tmp_path / "full"
+    # Killed once between two evaluations (so after a save, with unsaved steps since), ...
+    kill_when(start(*args, "--out", str(killed_dir), cwd=tmp_path),
+              lambda: evaluated_steps(killed_dir) >= 800)
+    assert (killed_dir / "training_state.pt").exists()
+    resume = ["train", "--resume", str(killed_dir), "--no-progress", "--no-gif", "--threads", "1"]
+    # ... then resumed and killed again a little later, ...
+    kill_when(start(*resume, cwd=tmp_path), lambda: evaluated_steps(killed_dir) >= 1600)
+    # ... then resumed to the end.
+    finished = start(*resume, cwd=tmp_path)
+    rc, _, err = cli(capsys, *args, "--out", full_dir)  # meanwhile, uninterrupted
+    assert rc == 0, err
+    out, err = finished.communicate(timeout=300)
+    assert finished.returncode == 0, err
+    assert "resuming Pendulum-v1 from step" in out
+
+    assert (killed_dir / "episodes.csv").read_text() == (full_dir / "episodes.csv").read_text()
+    assert (killed_dir / "losses.csv").read_text() == (full_dir / "losses.csv").read_text()
+    drop_time = lambda rows: [row[:1] + row[2:] for row in rows]  # noqa: E731
+    assert drop_time(read_csv(killed_dir / "evaluations.csv")) == \
+        drop_time(read_csv(full_dir / "evaluations.csv"))
+    assert len(read_csv(full_dir / "evaluations.csv")) == 1 + 2400 // 400
+    assert not (killed_dir / "training_state.pt").exists()
+    assert not list(killed_dir.glob(".*.tmp"))  # no half-written file left behind
+
+
 def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp_path, capsys):
     args = ["train", "--steps", "1200", "--eval-every", "400", "--no-gif", *TINY_TRAIN_ARGS]
     stopped_dir, full_dir = tmp_path / "stopped", tmp_path / "full"

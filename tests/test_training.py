@@ -5,6 +5,7 @@ import csv
 import json
 import math
 import re
+import shutil
 
 import gymnasium as gym
 import numpy as np
@@ -254,3 +255,44 @@ def test_end_to_end_pendulum_with_the_fast_preset_is_solved():
     assert reached is not None, f"greedy evaluations never reached -200: {means}"
     assert means[-1] >= -200, means
     assert means[-1] > means[0] + 500, means  # an untrained policy scores about -1200
+
+
+def read_tensorboard(folder) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}
+
+
+def test_tensorboard_gets_the_returns_losses_and_q_of_the_history(tmp_path):
+    pytest.importorskip("tensorboard")
+    trainer = Trainer("Pendulum-v1", tiny_config(), seed=0, progress=False,
+                      tensorboard_dir=tmp_path / "tb")
+    history = trainer.run()
+    scalars = read_tensorboard(tmp_path / "tb")
+    assert scalars["train/episode_return"] == [
+        (e.env_steps, pytest.approx(e.episode_return, rel=1e-6)) for e in history.episodes]
+    assert scalars["eval/mean_return"] == [
+        (e.env_steps, pytest.approx(e.mean_return, rel=1e-6)) for e in history.evaluations]
+    for name in ("critic_loss", "actor_loss", "mean_q"):
+        assert scalars[f"train/{name}"] == [
+            (r.env_steps, pytest.approx(getattr(r, name), rel=1e-6)) for r in history.losses]
+
+
+def test_a_resumed_run_hides_the_tensorboard_events_it_repeats(tmp_path):
+    pytest.importorskip("tensorboard")
+    config = tiny_config(total_steps=800)
+    trainer = Trainer("Pendulum-v1", config, seed=0, out_dir=tmp_path / "run", progress=False,
+                      tensorboard_dir=tmp_path / "tb")
+    stop_after(trainer, 250)
+    trainer.run()  # stopped and saved at step 400
+    shutil.copytree(tmp_path / "run", tmp_path / "saved-at-400")
+    Trainer.resume(tmp_path / "run", progress=False).run()  # on to 800, logging 600 and 800
+    # As if that process had died at 800 with nothing saved since 400: resume the 400 state.
+    resumed = Trainer.resume(tmp_path / "saved-at-400", progress=False)
+    assert resumed.tensorboard_dir == str(tmp_path / "tb")
+    history = resumed.run()
+    steps = [step for step, _ in read_tensorboard(tmp_path / "tb")["train/episode_return"]]
+    assert steps == [e.env_steps for e in history.episodes] == [200, 400, 600, 800]
