@@ -105,7 +105,7 @@ class Trainer:
 
             if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
                     and len(buffer) >= cfg.batch_size):
-                loss_sums += torch.stack(agent.update(buffer.sample(cfg.batch_size)))
+                loss_sums.add_(torch.stack(agent.update(buffer.sample(cfg.batch_size))))
                 updates += 1
 
             if terminated or truncated:
