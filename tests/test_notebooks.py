@@ -129,3 +129,46 @@ def test_every_cell_whose_output_nbval_ignores_is_checked_by_an_assertion(notebo
     unchecked = ignored_cells_without_a_check(code_cells(notebook))
     assert not unchecked, (f"{notebook.name}: code cells {unchecked} ignore their output and "
                            "no assertion in the next two cells checks what they compute")
+
+
+# The first code cell of every chapter stops with one line when ddpg_tutorial cannot be imported
+# (tests/test_lab.py runs it); it is the same cell everywhere, hidden from the HTML book.
+def guard_cells() -> dict[str, dict]:
+    return {nb.name: code_cells(nb)[0] for nb in NOTEBOOKS if code_cells(nb)}
+
+
+def test_every_chapter_starts_with_the_same_guard_cell():
+    guards = {name: cell_source(cell) for name, cell in guard_cells().items()}
+    assert len(set(guards.values())) <= 1, (
+        "the first code cells differ; copy the first code cell of the first chapter: "
+        + ", ".join(sorted(guards)))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_starts_with_the_import_guard(notebook):
+    cell = code_cells(notebook)[0]
+    tree = parse_cell(cell_source(cell), f"{notebook.name} code cell 1")
+    guard = tree.body[0] if tree.body else None
+    assert isinstance(guard, ast.Try) and len(tree.body) == 1, (
+        f"{notebook.name}: the first code cell must be only the try/except import guard")
+    imports = [alias.name for node in guard.body if isinstance(node, ast.Import)
+               for alias in node.names]
+    handlers = [ast.unparse(h.type) for h in guard.handlers if h.type is not None]
+    assert imports == ["ddpg_tutorial"] and handlers == ["ModuleNotFoundError"]
+    assert "_render_traceback_" in cell_source(cell)  # one line in Jupyter, not a traceback
+    assert cell.get("outputs") == [], f"{notebook.name}: the guard cell stores outputs"
+    assert "remove-cell" in cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_execution_counts_run_in_order(notebook):
+    counts = [c.get("execution_count") for c in code_cells(notebook)]
+    assert counts == list(range(1, len(counts) + 1)), f"{notebook.name}: {counts}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_notebook_asks_for_the_python3_kernel_by_its_own_name(notebook):
+    # With another display name, JupyterLab rewrites it and marks the chapter modified on opening.
+    kernelspec = json.loads(notebook.read_text())["metadata"]["kernelspec"]
+    assert kernelspec == {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                          "language": "python"}, f"{notebook.name}: {kernelspec}"
