@@ -9,10 +9,13 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.config`: hyperparameters and presets
 - :mod:`~ddpg_tutorial.envs`: making and checking Gymnasium environments
 - :mod:`~ddpg_tutorial.evaluation`: greedy evaluation over fixed seeds
+- :mod:`~ddpg_tutorial.seeding`: one seed split into independent random streams
 - :mod:`~ddpg_tutorial.training`: the training loop, resumable
+- :mod:`~ddpg_tutorial.training_state`: crash-safe training states, the replay buffer in chunks
 - :mod:`~ddpg_tutorial.history`: what a run records, and its CSV files
-- :mod:`~ddpg_tutorial.plotting`: learning curves
-- :mod:`~ddpg_tutorial.checkpoint`: safe, atomic checkpoints
+- :mod:`~ddpg_tutorial.plotting`: learning curves, returns and losses
+- :mod:`~ddpg_tutorial.checkpoint`: agent checkpoints, and safe loading of any saved file
+- :mod:`~ddpg_tutorial.files`: atomic writes
 - :mod:`~ddpg_tutorial.render`: a policy to an animated GIF
 - :mod:`~ddpg_tutorial.source`: showing the library's own source code
 - :mod:`~ddpg_tutorial.errors`: the one exception type, :class:`~ddpg_tutorial.errors.DDPGError`

@@ -1,0 +1,149 @@
+"""The DDPG agent: acting with exploration noise, and the update step."""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ddpg_tutorial.buffer import Batch
+from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.networks import Actor, Critic
+from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from ddpg_tutorial.seeding import stream_seeds
+
+
+class UpdateMetrics(NamedTuple):
+    """What one call of :meth:`DDPGAgent.update` measured, each a 0-dim tensor on the agent's
+    device: reading one (``float(m.critic_loss)``) waits for the device, so the training loop
+    sums them on the device and reads the sums once per episode."""
+
+    critic_loss: torch.Tensor  #: mean squared TD error, before the critic's step
+    actor_loss: torch.Tensor  #: -mean Q(s, mu(s)), after the critic's step, before the actor's
+    mean_q: torch.Tensor  #: mean Q(s, a) over the batch, before the critic's step
+
+
+def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNoise:
+    """The exploration noise process that ``config.noise`` names."""
+    if config.noise == "ou":
+        return OrnsteinUhlenbeckNoise(act_dim, sigma=config.noise_sigma, theta=config.ou_theta,
+                                      dt=config.ou_dt, seed=seed,
+                                      sigma_final=config.noise_sigma_final,
+                                      anneal_steps=config.noise_anneal_steps)
+    return GaussianNoise(act_dim, config.noise_sigma, seed=seed,
+                         sigma_final=config.noise_sigma_final,
+                         anneal_steps=config.noise_anneal_steps)
+
+
+@torch.no_grad()
+def soft_update(targets: list[torch.Tensor], online: list[torch.Tensor], tau: float) -> None:
+    """Polyak averaging, in place: theta_target <- (1 - tau) theta_target + tau theta,
+    for every pair of tensors at once (one fused call instead of a loop)."""
+    torch._foreach_lerp_(targets, online, tau)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``'auto'`` picks CUDA when available, otherwise the CPU; ``'cpu'`` and ``'cuda[:N]'``
+    are taken as they are, anything else is a :class:`.DDPGError`."""
+    device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise DDPGError(f"unknown device '{device}'; use cpu, cuda or auto")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DDPGError(f"device '{device}' asked for, but PyTorch sees no CUDA GPU; "
+                        "use --device cpu")
+    return torch.device(device)
+
+
+class DDPGAgent:
+    """Actor, critic, their target copies and optimisers, and the exploration noise.
+
+    Observations are float arrays of shape (obs_dim,); actions of shape
+    (act_dim,) within ``[action_low, action_high]``. ``seed`` picks the agent's own random
+    streams (:func:`.stream_seeds`): a ``torch.Generator`` that initialises the networks and
+    the noise's NumPy generator. No global generator is touched.
+    """
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 config: DDPGConfig, seed: int = 0, device: str = "cpu") -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.action_low = np.asarray(action_low, dtype=np.float32)
+        self.action_high = np.asarray(action_high, dtype=np.float32)
+        act_dim = self.action_low.size
+        seeds = stream_seeds(seed)
+        # Initialised on the CPU, then moved: the same seed gives the same weights anywhere.
+        self.generator = torch.Generator().manual_seed(seeds["agent"])
+        self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
+                           self.generator).to(self.device)
+        self.critic = Critic(obs_dim, act_dim, config.critic_hidden,
+                             self.generator).to(self.device)
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        # fused=True: one kernel per optimiser step instead of a loop over tensors.
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr,
+                                                fused=True)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
+                                                 weight_decay=config.critic_weight_decay,
+                                                 fused=True)
+        self.noise = make_noise(config, act_dim, seeds["noise"])
+        # Parameter lists, gathered once: the update runs thousands of times.
+        self._actor_params = list(self.actor.parameters())
+        self._online_params = [*self._actor_params, *self.critic.parameters()]
+        self._target_params = [*self.actor_target.parameters(), *self.critic_target.parameters()]
+        self._noise_scale = (self.action_high - self.action_low) / 2
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
+        """The actor's action for ``obs``, float32; with ``explore`` add noise and clip to the
+        bounds.
+
+        ``obs`` has shape (obs_dim,) or (N, obs_dim); the action has shape
+        (act_dim,) or (N, act_dim) to match, with an independent noise draw for each row.
+        """
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        action = self.actor(obs_t).cpu().numpy()
+        if explore:
+            noise = self.noise.sample(None if action.ndim == 1 else len(action))
+            action = action + (self._noise_scale * noise).astype(np.float32)
+            action = np.clip(action, self.action_low, self.action_high)
+        return action
+
+    def update(self, batch: Batch) -> UpdateMetrics:
+        """One DDPG step on ``batch``: critic, then actor, then both targets."""
+        gamma, tau = self.config.gamma, self.config.tau
+
+        # Critic: regress Q(s, a) on the TD target y = r + gamma (1 - terminated) Q'(s', mu'(s')).
+        with torch.no_grad():
+            next_q = self.critic_target(batch.next_obs, self.actor_target(batch.next_obs))
+            td_target = batch.reward + gamma * (1.0 - batch.terminated) * next_q
+        q = self.critic(batch.obs, batch.action)
+        critic_loss = F.mse_loss(q, td_target)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optimizer.step()
+
+        # Actor: ascend Q(s, mu(s)). Backward computes gradients for the actor's weights only;
+        # the critic's weights get none.
+        actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward(inputs=self._actor_params)
+        self.actor_optimizer.step()
+
+        soft_update(self._target_params, self._online_params, tau)
+        return UpdateMetrics(critic_loss.detach(), actor_loss.detach(), q.detach().mean())
+
+    def state_dict(self) -> dict:
+        """Weights of all four networks and both optimiser states."""
+        return {name: getattr(self, name).state_dict() for name in (
+            "actor", "critic", "actor_target", "critic_target",
+            "actor_optimizer", "critic_optimizer")}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, value in state.items():
+            getattr(self, name).load_state_dict(value)

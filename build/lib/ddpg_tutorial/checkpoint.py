@@ -1,0 +1,92 @@
+"""Saving and loading agents and training states: atomic writes, safe reads."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from ddpg_tutorial.agent import DDPGAgent
+from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.envs import EnvSpec
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import atomic_save
+
+AGENT_FORMAT = "ddpg-tutorial/agent/1"
+
+
+def safe_load(path: str | Path, what: str, *formats: str) -> dict:
+    """Load a file written by :func:`.atomic_save` without running any code from it.
+
+    ``weights_only=True`` refuses anything but tensors and plain Python data. The file's
+    ``format`` field must be one of ``formats``; ``what`` names the kind of file in errors
+    ("an agent checkpoint"). Every way the file can be wrong becomes a one-line
+    :class:`.DDPGError`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DDPGError(f"'{path}' is a directory, not {what}; pass the file in it, "
+                        f"for example '{path / 'agent.pt'}'")
+    if not path.is_file():
+        raise DDPGError(f"'{path}' does not exist; pass the path of {what} that "
+                        "'ddpg-tutorial train' wrote")
+    if path.stat().st_size == 0:
+        raise DDPGError(f"'{path}' is empty; it is not {what} (was the save interrupted?)")
+    # torch.save writes a zip archive; anything else (a text file, a bare pickle) is never
+    # handed to the unpickler, whose errors for such files are misleading or tracebacks.
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise DDPGError(f"'{path}' is not a PyTorch file, so it is not {what}; pass a file "
+                            "that 'ddpg-tutorial train' wrote")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise DDPGError(f"refused to load '{path}': it holds Python objects that loading would "
+                        "have to execute; only load checkpoints written by ddpg-tutorial") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError):
+        raise DDPGError(f"'{path}' is truncated or not a PyTorch file; it is not {what}") from None
+    if not isinstance(data, dict) or data.get("format") not in formats:
+        raise DDPGError(f"'{path}' is a PyTorch file but not {what} of ddpg-tutorial")
+    return data
+
+
+def save_agent(path: str | Path, agent: DDPGAgent, spec: EnvSpec) -> None:
+    """Write the agent's networks, optimisers and config, and the environment it is for."""
+    atomic_save(agent_payload(agent, spec), path)
+
+
+def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
+    """The dictionary :func:`save_agent` writes; a training state embeds it."""
+    return {
+        "format": AGENT_FORMAT,
+        "env_id": spec.env_id,
+        "obs_dim": spec.obs_dim,
+        "action_low": torch.from_numpy(spec.action_low),
+        "action_high": torch.from_numpy(spec.action_high),
+        "config": agent.config.to_dict(),
+        "state": agent.state_dict(),
+    }
+
+
+def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
+    """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
+    data = safe_load(path, "an agent checkpoint", AGENT_FORMAT)
+    spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
+                   data["action_low"].numpy(), data["action_high"].numpy())
+    agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,
+                      DDPGConfig.from_dict(data["config"]), device=device)
+    agent.load_state_dict(data["state"])
+    return agent, spec
+
+
+def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:
+    """Raise a :class:`.DDPGError` naming the shapes that differ between two specs."""
+    if saved.obs_dim != env.obs_dim or saved.act_dim != env.act_dim:
+        raise DDPGError(
+            f"checkpoint '{path}' was trained on '{saved.env_id}' with observation shape "
+            f"({saved.obs_dim},) and action shape ({saved.act_dim},), but '{env.env_id}' has "
+            f"observation shape ({env.obs_dim},) and action shape ({env.act_dim},); "
+            "use the environment it was trained on"
+        )

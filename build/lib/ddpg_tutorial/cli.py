@@ -1,0 +1,259 @@
+"""The ``ddpg-tutorial`` command line: train, evaluate, render, presets."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ddpg_tutorial.checkpoint import check_compatible, load_agent
+from ddpg_tutorial.config import PRESETS, DDPGConfig, describe, get_preset
+from ddpg_tutorial.envs import check_env, make_env
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.evaluation import eval_seeds, evaluate
+from ddpg_tutorial.plotting import plot_learning_curve
+from ddpg_tutorial.render import RenderingUnavailable, render_gif
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
+from ddpg_tutorial.training_state import STATE_FILE
+
+EXIT_ERROR = 2
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show every option's default, once: in words where the help gives it, else the value."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = _HelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="ddpg-tutorial", formatter_class=fmt,
+        description="Train, evaluate and render DDPG agents on Gymnasium environments.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", formatter_class=fmt, help="train an agent and write logs, plots and a GIF",
+        description="Train DDPG. The training state is saved at episode ends every "
+                    "--save-every steps, so that --resume continues a run exactly, even one "
+                    "that was killed; Ctrl-C or SIGTERM stops at the end of the current "
+                    "episode and saves it. Hyperparameters come from --preset, with any field "
+                    "changed by --set; 'ddpg-tutorial presets' lists every field, its value "
+                    "in each preset and what it means.")
+    train.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
+    train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
+                       help="hyperparameter preset")
+    train.add_argument("--seed", type=int, default=0, help="random seed")
+    train.add_argument("--steps", type=int, default=None,
+                       help="environment steps (default: the preset's total_steps)")
+    train.add_argument("--eval-every", type=int, default=None,
+                       help="steps between greedy evaluations (default: the preset's, 1000)")
+    train.add_argument("--eval-episodes", type=int, default=None,
+                       help="episodes per greedy evaluation (default: the preset's, 10)")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override one config field, e.g. --set gamma=0.98 (repeatable; "
+                            "'ddpg-tutorial presets' lists the fields)")
+    train.add_argument("--out", type=Path, default=None,
+                       help="output directory (default: runs/ENV-PRESET-seedSEED)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="allow writing into a directory that already holds a run")
+    train.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                       help="continue the interrupted run saved in DIR (other options ignored)")
+    train.add_argument("--save-every", type=int, default=None, metavar="STEPS",
+                       help="save the training state at the first episode end after every "
+                            "STEPS steps (default: at every evaluation)")
+    train.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                       help="also write returns, losses and Q to DIR for TensorBoard "
+                            "(needs the tensorboard package)")
+    _add_common(train)
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument("--no-gif", action="store_true", help="skip rendering policy.gif")
+
+    evaluate_cmd = commands.add_parser(
+        "evaluate", formatter_class=fmt, help="greedy return of a saved agent",
+        description="Print the mean and std of the greedy return of a saved agent.")
+    evaluate_cmd.add_argument("checkpoint", type=Path, help="agent.pt written by train")
+    evaluate_cmd.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
+    evaluate_cmd.add_argument("--env", default=None,
+                              help="environment id (default: the one it was trained on)")
+    _add_common(evaluate_cmd)
+
+    render = commands.add_parser(
+        "render", formatter_class=fmt, help="render one greedy episode to a GIF",
+        description="Render one greedy episode of a saved agent to an animated GIF.")
+    render.add_argument("checkpoint", type=Path, help="agent.pt written by train")
+    render.add_argument("--out", type=Path, default=Path("policy.gif"), help="GIF to write")
+    render.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
+    render.add_argument("--env", default=None,
+                        help="environment id (default: the one it was trained on)")
+    _add_common(render)
+
+    commands.add_parser(
+        "presets", formatter_class=fmt, help="list every preset's hyperparameters",
+        description="Every config field: its value in each preset and what it means.")
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu",
+                        help="cpu, cuda[:N], or auto (CUDA if available); the CPU is the "
+                             "default because networks this small run faster there: each "
+                             "update is too little work to pay for launching GPU kernels")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for PyTorch; networks this small run fastest on one, "
+                             "and more threads stall when another program uses the cores")
+
+
+def _config_from_args(args: argparse.Namespace) -> DDPGConfig:
+    changes = {}
+    for item in args.set:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise DDPGError(f"--set expects FIELD=VALUE, got '{item}'")
+        try:
+            changes[field] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[field] = value
+    for field, value in (("total_steps", args.steps), ("eval_every", args.eval_every),
+                         ("eval_episodes", args.eval_episodes)):
+        if value is not None:
+            changes[field] = value
+    return get_preset(args.preset).replace(**changes)
+
+
+def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
+    if not (out_dir / STATE_FILE).is_file():
+        if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
+            raise DDPGError(f"the run in '{out_dir}' has finished; there is nothing to resume")
+        raise DDPGError(f"'{out_dir}' holds no training state to resume; pass the --out "
+                        "directory of a run that 'ddpg-tutorial train' started")
+    trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
+    print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
+    return trainer
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        out_dir = args.resume
+        trainer = _resume(out_dir, args)
+    else:
+        config = _config_from_args(args)
+        out_dir = args.out or Path("runs") / f"{args.env}-{args.preset}-seed{args.seed}"
+        if (out_dir / STATE_FILE).exists():
+            raise DDPGError(f"'{out_dir}' holds an interrupted run; continue it with "
+                            f"--resume {out_dir}, or choose another --out")
+        if (out_dir / AGENT_FILE).exists() and not args.overwrite:
+            raise DDPGError(f"'{out_dir}' already holds a trained agent; pass --overwrite "
+                            "to replace it, or choose another --out")
+        if args.save_every is not None and args.save_every <= 0:
+            raise DDPGError(f"--save-every must be a positive number of steps, "
+                            f"got {args.save_every}")
+        trainer = Trainer(args.env, config, args.seed, args.device, out_dir,
+                          progress=not args.no_progress, save_every=args.save_every,
+                          tensorboard_dir=args.tensorboard)
+
+    received: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
+        print(f"\n{signal.Signals(signum).name}: finishing the current episode, then saving "
+              "the training state", file=sys.stderr)
+        trainer.request_stop()
+
+    previous = {s: signal.signal(s, stop) for s in EXIT_SIGNAL}
+    try:
+        history = trainer.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    if received:
+        print(f"stopped at step {trainer.step}; training state saved in {out_dir}; "
+              f"continue with: ddpg-tutorial train --resume {out_dir}")
+        return EXIT_SIGNAL[received[0]]
+
+    plot_learning_curve(history, title=f"DDPG on {trainer.spec.env_id}",
+                        path=out_dir / "learning_curve.png")
+    last = history.evaluations[-1]
+    print(f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "
+          f"{last.mean_return:.1f} ± {last.std_return:.1f}; results in {out_dir}")
+    if not args.no_gif:
+        try:
+            episode_return = render_gif(trainer.agent.act, trainer.spec.env_id,
+                                        out_dir / "policy.gif")
+            print(f"wrote {out_dir / 'policy.gif'} (episode return {episode_return:.1f})")
+        except RenderingUnavailable as err:  # training's results are all written already
+            print(f"warning: no policy.gif: {err}", file=sys.stderr)
+    return 0
+
+
+def _load_for(path: Path, env_id: str | None, device: str):
+    agent, saved = load_agent(path, device)
+    env_id = env_id or saved.env_id
+    env = make_env(env_id)
+    check_compatible(saved, check_env(env, env_id), path)
+    return agent, env_id
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.episodes <= 0:
+        raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
+    agent, env_id = _load_for(args.checkpoint, args.env, args.device)
+    seeds = eval_seeds(args.episodes)
+    returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds)
+    print(f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
+          f"over {args.episodes} episodes (mean ± std)")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    agent, env_id = _load_for(args.checkpoint, args.env, args.device)
+    episode_return = render_gif(agent.act, env_id, args.out, seed=args.seed)
+    print(f"wrote {args.out} ({env_id}, episode return {episode_return:.1f})")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    names = sorted(PRESETS)
+    rows = [("field", *names, "meaning")]
+    for field in dataclasses.fields(DDPGConfig):
+        values = (json.dumps(getattr(PRESETS[name], field.name)) for name in names)
+        rows.append((field.name, *values, describe(field.name)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)), row[-1])
+    print("\nChange any field with: ddpg-tutorial train --preset NAME --set FIELD=VALUE")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "threads", 1) <= 0:
+        print(f"error: --threads must be a positive integer, got {args.threads}", file=sys.stderr)
+        return EXIT_ERROR
+    torch.set_num_threads(getattr(args, "threads", 1))
+    command = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render,
+               "presets": cmd_presets}[args.command]
+    try:
+        return command(args)
+    except DDPGError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_SIGNAL[signal.SIGINT]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

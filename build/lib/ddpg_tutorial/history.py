@@ -1,0 +1,82 @@
+"""What a training run records: episodes, greedy evaluations and losses."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from ddpg_tutorial.files import atomic_write
+
+
+class EpisodeRecord(NamedTuple):
+    """One training episode (a row of ``episodes.csv``)."""
+
+    env_steps: int  #: environment steps taken when the episode ended
+    episode_return: float  #: the sum of the episode's rewards
+    length: int  #: the episode's number of steps
+
+
+class EvalRecord(NamedTuple):
+    """One greedy evaluation over fixed seeds (a row of ``evaluations.csv``)."""
+
+    env_steps: int  #: environment steps taken when the evaluation ran
+    wall_time_s: float  #: seconds since training started
+    mean_return: float  #: the mean return of the evaluation episodes
+    std_return: float  #: the standard deviation of those returns
+
+
+class LossRecord(NamedTuple):
+    """The :class:`~ddpg_tutorial.agent.UpdateMetrics` of one episode's updates, averaged."""
+
+    env_steps: int  #: environment steps taken when the episode ended
+    critic_loss: float  #: mean of :attr:`UpdateMetrics.critic_loss <.UpdateMetrics.critic_loss>`
+    actor_loss: float  #: mean of :attr:`UpdateMetrics.actor_loss <.UpdateMetrics.actor_loss>`
+    mean_q: float  #: mean of :attr:`UpdateMetrics.mean_q <.UpdateMetrics.mean_q>`
+
+
+@dataclass
+class History:
+    """Lists of records, appended to as training goes."""
+
+    episodes: list[EpisodeRecord] = field(default_factory=list)
+    evaluations: list[EvalRecord] = field(default_factory=list)
+    losses: list[LossRecord] = field(default_factory=list)
+
+    def steps_to_reach(self, threshold: float) -> int | None:
+        """Environment steps at the first evaluation whose mean return >= ``threshold``."""
+        for record in self.evaluations:
+            if record.mean_return >= threshold:
+                return record.env_steps
+        return None
+
+    def write_csv(self, out_dir: str | Path) -> None:
+        """Write ``evaluations.csv``, ``episodes.csv`` and ``losses.csv`` into ``out_dir``,
+        each atomically."""
+        out_dir = Path(out_dir)
+        _write(out_dir / "evaluations.csv",
+               ["env_steps", "wall_time_s", "mean_return", "std_return"], self.evaluations)
+        _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
+        _write(out_dir / "losses.csv", ["env_steps", "critic_loss", "actor_loss", "mean_q"],
+               self.losses)
+
+    def state_dict(self) -> dict:
+        return {"episodes": [tuple(r) for r in self.episodes],
+                "evaluations": [tuple(r) for r in self.evaluations],
+                "losses": [tuple(r) for r in self.losses]}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> History:
+        return cls([EpisodeRecord(*r) for r in state["episodes"]],
+                   [EvalRecord(*r) for r in state["evaluations"]],
+                   [LossRecord(*r) for r in state["losses"]])
+
+
+def _write(path: Path, header: list[str], rows: list[tuple]) -> None:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write(path, lambda f: f.write(text.getvalue().encode()))

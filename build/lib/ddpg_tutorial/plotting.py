@@ -1,0 +1,56 @@
+"""Learning-curve figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.history import History
+
+
+def plot_learning_curve(history: History, title: str = "", solved_at: float | None = -200.0,
+                        path: str | Path | None = None) -> Figure:
+    """Two panels against environment steps: episode returns (dots) and greedy evaluations
+    (mean +- std) above; below, where the run made updates, the per-episode means of the
+    critic's Q estimates (left axis) and of the critic loss (right axis, logarithmic).
+
+    Saves the figure to ``path`` (atomically) when given; returns it either way.
+    """
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    ax, ax_q = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    if history.episodes:
+        steps, returns, _ = np.array(history.episodes).T
+        ax.plot(steps, returns, ".", color="tab:blue", alpha=0.35, label="training episode")
+    if history.evaluations:
+        steps, _, mean, std = np.array(history.evaluations).T
+        ax.plot(steps, mean, "-o", color="tab:orange", ms=3, label="greedy evaluation (mean)")
+        ax.fill_between(steps, mean - std, mean + std, color="tab:orange", alpha=0.25,
+                        label="greedy evaluation (± std)")
+    if solved_at is not None:
+        ax.axhline(solved_at, color="gray", ls="--", lw=1, label=f"return {solved_at:g}")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+
+    ax_q.set_xlabel("environment steps")
+    ax_q.set_ylabel("Q estimate (episode mean)")
+    ax_q.grid(alpha=0.3)
+    if history.losses:
+        steps, critic_loss, actor_loss, mean_q = np.array(history.losses).T
+        ax_q.plot(steps, mean_q, color="tab:green", label="Q(s, a) on the batch")
+        ax_q.plot(steps, -actor_loss, color="tab:purple", label="Q(s, μ(s)) = −actor loss")
+        ax_loss = ax_q.twinx()
+        ax_loss.plot(steps, critic_loss, color="tab:red", lw=1, alpha=0.7, label="critic loss")
+        ax_loss.set_yscale("log")
+        ax_loss.set_ylabel("critic loss (episode mean)", color="tab:red")
+        lines = ax_q.get_lines() + ax_loss.get_lines()
+        ax_q.legend(lines, [line.get_label() for line in lines], loc="best",
+                    fontsize="small")
+    if path is not None:
+        suffix = Path(path).suffix.lstrip(".") or "png"
+        atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=100))
+    return fig

@@ -1,0 +1,286 @@
+"""The training loop: warm-up, acting with noise, updates, greedy evaluations, crash-safe saves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ddpg_tutorial.agent import DDPGAgent
+from ddpg_tutorial.buffer import ReplayBuffer
+from ddpg_tutorial.checkpoint import agent_payload, save_agent
+from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.envs import check_env, make_env
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.evaluation import eval_seeds, evaluate
+from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
+from ddpg_tutorial.seeding import stream_seeds
+from ddpg_tutorial.training_state import (
+    REPLAY_DIR, STATE_FILE, TRAINING_STATE_FORMAT, load_training_state, save_training_state,
+)
+
+AGENT_FILE = "agent.pt"
+CONFIG_FILE = "config.json"
+
+
+class TrainingDiverged(DDPGError):
+    """A loss became NaN or infinite."""
+
+
+class Trainer:
+    """One DDPG run on a Gymnasium environment, resumable at episode boundaries.
+
+    With ``out_dir`` set, the run writes there: ``config.json`` when it starts; at every
+    evaluation ``agent.pt`` and the CSV logs; and at the first episode end after every
+    ``save_every`` steps (default: ``config.eval_every``) the full training state, which
+    :meth:`resume` continues exactly, even after the process was killed. A finished run
+    deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
+    """
+
+    def __init__(self, env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",
+                 out_dir: str | Path | None = None, progress: bool = True,
+                 save_every: int | None = None,
+                 tensorboard_dir: str | Path | None = None) -> None:
+        self.config, self.seed, self.progress = config, seed, progress
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.save_every = save_every or config.eval_every
+        if self.save_every <= 0:
+            raise DDPGError(f"save_every must be a positive number of steps, got {save_every}")
+        self.tensorboard_dir = tensorboard_dir
+        self.env = make_env(env_id)
+        self.spec = check_env(self.env, env_id)
+        self.eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
+        self.eval_seeds = eval_seeds(config.eval_episodes)
+        seeds = stream_seeds(seed)  # independent streams, one per use
+        self.env_seed = seeds["env"]
+        self.agent = DDPGAgent(self.spec.obs_dim, self.spec.action_low, self.spec.action_high,
+                               config, seed=seed, device=device)
+        self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.act_dim,
+                                   seed=seeds["replay"], device=self.agent.device)
+        self.warmup_rng = np.random.default_rng(seeds["warmup"])
+        self.history = History()
+        self.step = 0
+        self.elapsed_s = 0.0  # wall time of earlier sessions of this run (resume)
+        self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
+        self.stop_requested = False
+
+    # The loop -------------------------------------------------------------------------------
+
+    def run(self, stop_when: Callable[[History], bool] | None = None) -> History:
+        """Train until ``config.total_steps``, or stop at the end of an episode once
+        :meth:`request_stop` was called or ``stop_when(history)`` returned True after
+        an evaluation.
+
+        Returns the history; ``self.step < config.total_steps`` tells a stopped run.
+        """
+        cfg, agent, env, buffer = self.config, self.agent, self.env, self.buffer
+        self.stop_requested = False
+        self._start()
+        start = time.perf_counter() - self.elapsed_s
+        bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
+                   unit="step", dynamic_ncols=True)
+        obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
+        agent.noise.reset()
+        episode_return, episode_length = 0.0, 0
+        loss_sums, updates = torch.zeros(3, device=agent.device), 0  # summed on the device
+        while self.step < cfg.total_steps:
+            if self.step < cfg.warmup_steps:
+                action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
+            else:
+                action = agent.act(obs, explore=True)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            buffer.add(obs, action, reward, next_obs, terminated)
+            obs = next_obs
+            episode_return += float(reward)
+            episode_length += 1
+            self.step += 1
+            bar.update()
+
+            if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
+                    and len(buffer) >= cfg.batch_size):
+                loss_sums.add_(torch.stack(agent.update(buffer.sample(cfg.batch_size))))
+                updates += 1
+
+            if terminated or truncated:
+                self._end_episode(episode_return, episode_length, loss_sums, updates)
+                bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
+                episode_return, episode_length = 0.0, 0
+                loss_sums, updates = torch.zeros(3, device=agent.device), 0
+                obs = None
+
+            if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
+                self._check_finite(loss_sums)
+                self._evaluate(time.perf_counter() - start)
+                if stop_when is not None and stop_when(self.history):
+                    self.request_stop()
+                bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
+                                refresh=False)
+
+            if obs is None and self.step < cfg.total_steps:
+                self.elapsed_s = time.perf_counter() - start
+                if self.stop_requested or self.step >= self._next_save:
+                    self._save()
+                if self.stop_requested:  # stop between episodes, so a resume is exact
+                    break
+                obs, _ = env.reset()
+                agent.noise.reset()
+        bar.close()
+        self.elapsed_s = time.perf_counter() - start
+        self._finish()
+        return self.history
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop at the end of the current episode (safe from a signal handler)."""
+        self.stop_requested = True
+
+    # What the loop records ------------------------------------------------------------------
+
+    def _end_episode(self, episode_return: float, length: int, loss_sums: torch.Tensor,
+                     updates: int) -> None:
+        self.history.episodes.append(EpisodeRecord(self.step, episode_return, length))
+        self._log_scalars({"train/episode_return": episode_return,
+                           "train/episode_length": length})
+        if updates:
+            self._check_finite(loss_sums)
+            means = (loss_sums / updates).tolist()  # the one wait for the device per episode
+            record = LossRecord(self.step, *means)
+            self.history.losses.append(record)
+            self._log_scalars({f"train/{name}": getattr(record, name)
+                               for name in ("critic_loss", "actor_loss", "mean_q")})
+
+    def _check_finite(self, loss_sums: torch.Tensor) -> None:
+        if bool(torch.isfinite(loss_sums).all()):
+            return
+        kept = (f"the last good checkpoint is {self.out_dir / AGENT_FILE}"
+                if self.out_dir is not None and (self.out_dir / AGENT_FILE).exists()
+                else "no checkpoint was written yet")
+        critic, actor, _ = loss_sums.tolist()
+        raise TrainingDiverged(
+            f"training diverged before step {self.step}: summed critic loss {critic}, "
+            f"actor loss {actor}; {kept}; try lower learning rates"
+        )
+
+    def _evaluate(self, wall_time_s: float) -> None:
+        returns = evaluate(self.agent.act, self.eval_envs, self.eval_seeds)
+        record = EvalRecord(self.step, wall_time_s, float(returns.mean()), float(returns.std()))
+        self.history.evaluations.append(record)
+        self._log_scalars({"eval/mean_return": record.mean_return,
+                           "eval/std_return": record.std_return})
+        if self.out_dir is not None:
+            self.history.write_csv(self.out_dir)
+            save_agent(self.out_dir / AGENT_FILE, self.agent, self.spec)
+
+    def _log_scalars(self, scalars: dict[str, float]) -> None:
+        if self._tensorboard is not None:
+            for name, value in scalars.items():
+                self._tensorboard.add_scalar(name, value, self.step)
+
+    # Files: start, periodic saves, finish ---------------------------------------------------
+
+    def _start(self) -> None:
+        self._next_save = (self.step // self.save_every + 1) * self.save_every
+        self._tensorboard = None
+        if self.tensorboard_dir is not None:
+            # Events after the saved step came from a run that died later: hide them.
+            self._tensorboard = open_tensorboard(self.tensorboard_dir,
+                                                 purge_step=self.step + 1 if self.step else None)
+        if self.out_dir is not None and self.step == 0:
+            write_config(self.out_dir, self.spec.env_id, self.config, self.seed)
+            self._save()  # a state to resume from, however early the run dies
+
+    def _save(self) -> None:
+        if self.out_dir is None:
+            return
+        state = self.state_dict()
+        save_training_state(self.out_dir, state, self.buffer)
+        self.replay_chunks = state["replay_chunks"]
+        self._next_save = (self.step // self.save_every + 1) * self.save_every
+
+    def _finish(self) -> None:
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+        if self.out_dir is None:
+            return
+        self.history.write_csv(self.out_dir)
+        if self.step >= self.config.total_steps:  # finished: nothing left to resume
+            (self.out_dir / STATE_FILE).unlink(missing_ok=True)
+            shutil.rmtree(self.out_dir / REPLAY_DIR, ignore_errors=True)
+
+    # Resume ---------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run exactly but the replay buffer's rows (saved
+        apart, see :mod:`.training_state`): networks, optimisers, every random generator,
+        counters and history."""
+        return {
+            "format": TRAINING_STATE_FORMAT,
+            "agent": agent_payload(self.agent, self.spec),
+            "seed": self.seed,
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "save_every": self.save_every,
+            "tensorboard_dir": None if self.tensorboard_dir is None else str(self.tensorboard_dir),
+            "buffer": self.buffer.state_dict(with_rows=False),
+            "replay_chunks": list(self.replay_chunks),
+            "noise": self.agent.noise.state_dict(),
+            "agent_generator": self.agent.generator.get_state(),
+            "warmup_rng": self.warmup_rng.bit_generator.state,
+            "env_rng": self.env.unwrapped.np_random.bit_generator.state,
+            "history": self.history.state_dict(),
+        }
+
+    @classmethod
+    def resume(cls, out_dir: str | Path, device: str = "cpu", progress: bool = True) -> Trainer:
+        """A trainer that continues the run whose training state is saved in ``out_dir``."""
+        state = load_training_state(out_dir)
+        saved = state["agent"]
+        trainer = cls(saved["env_id"], DDPGConfig.from_dict(saved["config"]), state["seed"],
+                      device, out_dir, progress, state.get("save_every"),
+                      state.get("tensorboard_dir"))
+        trainer.agent.load_state_dict(saved["state"])
+        if "agent_generator" in state:  # absent from states of version 0.1.0
+            trainer.agent.generator.set_state(state["agent_generator"])
+        trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
+        trainer.buffer.load_state_dict(state["buffer"])
+        trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]
+        trainer.agent.noise.load_state_dict(state["noise"])
+        trainer.warmup_rng.bit_generator.state = state["warmup_rng"]
+        trainer.env.reset(seed=trainer.env_seed)  # creates np_random; then restore its state
+        trainer.env.unwrapped.np_random.bit_generator.state = state["env_rng"]
+        trainer.history = History.from_state_dict(state["history"])
+        return trainer
+
+
+def open_tensorboard(log_dir: str | Path, purge_step: int | None):
+    """A TensorBoard ``SummaryWriter`` that hides events already in ``log_dir`` at
+    ``purge_step`` and later, so that a resumed run's curves do not overlap."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise DDPGError("--tensorboard needs the tensorboard package: "
+                        "pip install 'ddpg-tutorial[tensorboard]'") from None
+    return SummaryWriter(str(log_dir), purge_step=purge_step)
+
+
+def train(env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",
+          out_dir: str | Path | None = None, progress: bool = True) -> tuple[DDPGAgent, History]:
+    """Train DDPG on ``env_id`` for ``config.total_steps`` steps; return the agent and history.
+
+    With ``out_dir``, also write ``config.json``, the CSV logs and ``agent.pt`` there.
+    """
+    trainer = Trainer(env_id, config, seed, device, out_dir, progress)
+    history = trainer.run()
+    return trainer.agent, history
+
+
+def write_config(out_dir: str | Path, env_id: str, config: DDPGConfig, seed: int) -> None:
+    """``config.json``: the environment, the seed and every hyperparameter of the run."""
+    text = json.dumps({"env_id": env_id, "seed": seed, **config.to_dict()}, indent=2) + "\n"
+    atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))
