@@ -12,7 +12,8 @@ the first episode end after every evaluation, every 1,000 steps):
    save only the rows added since. Then the time to resume from that folder.
 
 Every save is timed where the training loop calls it, and reported as a fraction of the run's
-wall time. Results go to ``benchmarks/results/saving.json``.
+wall time, with the size of the run folder of a stopped run of the second kind and the time
+to resume it. Results go to ``benchmarks/results/saving.json``.
 """
 
 from __future__ import annotations
@@ -70,14 +71,14 @@ def main() -> None:
         trainer.buffer.added = n
         trainer.step = 0
         result = run("paper, buffer of 1,000,000 transitions, 5,000 steps", trainer)
-        result["state_folder_mb"] = sum(p.stat().st_size for p in out.rglob("*")
-                                        if p.is_file()) / 1e6
         # The finished run deleted its state; stop one more like it to time a resume.
         trainer = Trainer("Pendulum-v1", config.replace(total_steps=2_000), seed=0, out_dir=out,
                           progress=False)
         trainer.buffer.put_rows(0, torch.zeros(n, trainer.buffer.storage.shape[1]))
         trainer.buffer.added = n
         trainer.run(stop_when=lambda history: True)  # stops and saves at step 1,000
+        result["state_folder_mb"] = sum(p.stat().st_size for p in out.rglob("*")
+                                        if p.is_file()) / 1e6
         start = time.perf_counter()
         Trainer.resume(out, progress=False)
         result["resume_s"] = time.perf_counter() - start

@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 import ddpg_tutorial
@@ -116,3 +117,16 @@ def test_the_installed_console_script_runs():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("field") and "tau" in result.stdout
+
+
+def test_the_declared_torch_minimum_has_fused_adam_on_the_cpu():
+    # The agent builds Adam with fused=True on the CPU, which PyTorch supports from 2.4 on;
+    # an older torch that pip would accept would fail when the first agent is made.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    torch_spec = next(r for r in project["dependencies"] if r.startswith("torch"))
+    minimum = re.search(r">=\s*([\d.]+)", torch_spec).group(1)
+    assert tuple(int(x) for x in minimum.split(".")[:2]) >= (2, 4), torch_spec
+    # The reason for the minimum is still there: the agent's optimisers are fused.
+    agent = ddpg_tutorial.DDPGAgent(3, np.array([-1.0]), np.array([1.0]),
+                                    ddpg_tutorial.PRESETS["fast"])
+    assert agent.actor_optimizer.defaults["fused"] and agent.critic_optimizer.defaults["fused"]
