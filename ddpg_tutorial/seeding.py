@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: The random streams of a run, one each: environment resets, warm-up actions, exploration
-#: noise, replay sampling, and the agent's torch generator (initialisation and sampling).
+#: The names of a run's random streams, one each for environment resets, warm-up actions,
+#: exploration noise, replay sampling, and the agent's torch generator (initialisation and
+#: sampling).
 STREAMS = ("env", "warmup", "noise", "replay", "agent")
 
 
