@@ -1,11 +1,22 @@
-"""ddpg_tutorial: Deep Deterministic Policy Gradient (Lillicrap et al. 2015), small and readable.
+"""ddpg_tutorial: Deep Deterministic Policy Gradient (Lillicrap et al. 2015) and its successors
+TD3 and SAC, small and readable.
+
+The layout: every algorithm is an agent class whose ``update(batch)`` is one function to read
+top to bottom (:mod:`.agent` for DDPG, :mod:`.td3`, :mod:`.sac`), with a config class and
+presets (:mod:`.config`). Everything else is written once and shared: the replay buffer, the
+networks, the training loop, evaluation, history, checkpoints and the command line, which find
+an algorithm's classes by name in :mod:`.algorithms`. TD3's agent is DDPG's with a twin critic
+and its own update; SAC's agent is its own (a stochastic actor, no noise process).
 
 Modules, one idea each:
 
 - :mod:`~ddpg_tutorial.buffer`: the replay buffer
-- :mod:`~ddpg_tutorial.networks`: actor and critic
+- :mod:`~ddpg_tutorial.networks`: actor and critic; the twin critic; SAC's squashed Gaussian actor
 - :mod:`~ddpg_tutorial.noise`: Ornstein-Uhlenbeck and Gaussian exploration noise
 - :mod:`~ddpg_tutorial.agent`: acting and the DDPG update
+- :mod:`~ddpg_tutorial.td3`: TD3's agent and update
+- :mod:`~ddpg_tutorial.sac`: SAC's agent and update
+- :mod:`~ddpg_tutorial.algorithms`: the algorithms by name: config, agent, presets
 - :mod:`~ddpg_tutorial.config`: hyperparameters and presets
 - :mod:`~ddpg_tutorial.envs`: making and checking Gymnasium environments
 - :mod:`~ddpg_tutorial.evaluation`: greedy evaluation over fixed seeds
@@ -23,23 +34,29 @@ Modules, one idea each:
 """
 
 from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics, soft_update
+from ddpg_tutorial.algorithms import make_agent
 from ddpg_tutorial.buffer import Batch, ReplayBuffer
 from ddpg_tutorial.checkpoint import load_agent, save_agent
-from ddpg_tutorial.config import PRESETS, DDPGConfig, get_preset
+from ddpg_tutorial.config import (ALGORITHM_PRESETS, PRESETS, SAC_PRESETS, TD3_PRESETS, Config,
+                                  DDPGConfig, SACConfig, TD3Config, get_preset)
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import evaluate
 from ddpg_tutorial.history import History
-from ddpg_tutorial.networks import Actor, Critic
+from ddpg_tutorial.networks import Actor, Critic, SquashedGaussianActor, TwinCritic
 from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import render_gif
+from ddpg_tutorial.sac import SACAgent, SACMetrics
+from ddpg_tutorial.td3 import TD3Agent, TD3Metrics
 from ddpg_tutorial.training import Trainer, train
 
 __version__ = "0.2.0"
 
 __all__ = [
-    "Actor", "Batch", "Critic", "DDPGAgent", "DDPGConfig", "DDPGError", "GaussianNoise",
-    "History", "OrnsteinUhlenbeckNoise", "PRESETS", "ReplayBuffer", "Trainer", "UpdateMetrics",
-    "evaluate", "get_preset", "load_agent", "plot_learning_curve", "render_gif", "save_agent",
-    "soft_update", "train",
+    "ALGORITHM_PRESETS", "Actor", "Batch", "Config", "Critic", "DDPGAgent", "DDPGConfig",
+    "DDPGError", "GaussianNoise", "History", "OrnsteinUhlenbeckNoise", "PRESETS", "ReplayBuffer",
+    "SACAgent", "SACConfig", "SACMetrics", "SAC_PRESETS", "SquashedGaussianActor", "TD3Agent",
+    "TD3Config", "TD3Metrics", "TD3_PRESETS", "Trainer", "TwinCritic", "UpdateMetrics",
+    "evaluate", "get_preset", "load_agent", "make_agent", "plot_learning_curve", "render_gif",
+    "save_agent", "soft_update", "train",
 ]

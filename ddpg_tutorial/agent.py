@@ -65,9 +65,16 @@ class DDPGAgent:
 
     Observations are float arrays of shape (obs_dim,); actions of shape
     (act_dim,) within ``[action_low, action_high]``. ``seed`` picks the agent's own random
-    streams (:func:`.stream_seeds`): a ``torch.Generator`` that initialises the networks and
-    the noise's NumPy generator. No global generator is touched.
+    streams (:func:`.stream_seeds`): a ``torch.Generator`` on the agent's device, which
+    initialises the networks (and draws any noise an update needs), and the exploration
+    noise's NumPy generator. No global generator is touched.
     """
+
+    algorithm = "ddpg"
+    critic_class: type[torch.nn.Module] = Critic
+    #: What a checkpoint holds: these attributes' state dicts, and the generator's state.
+    saved = ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
+             "critic_optimizer", "noise")
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                  config: DDPGConfig, seed: int = 0, device: str = "cpu") -> None:
@@ -77,12 +84,10 @@ class DDPGAgent:
         self.action_high = np.asarray(action_high, dtype=np.float32)
         act_dim = self.action_low.size
         seeds = stream_seeds(seed)
-        # Initialised on the CPU, then moved: the same seed gives the same weights anywhere.
-        self.generator = torch.Generator().manual_seed(seeds["agent"])
+        self.generator = torch.Generator(self.device).manual_seed(seeds["agent"])
         self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
-                           self.generator).to(self.device)
-        self.critic = Critic(obs_dim, act_dim, config.critic_hidden,
-                             self.generator).to(self.device)
+                           self.generator)
+        self.critic = self.critic_class(obs_dim, act_dim, config.critic_hidden, self.generator)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         # fused=True: one kernel per optimiser step instead of a loop over tensors.
@@ -138,12 +143,21 @@ class DDPGAgent:
         soft_update(self._target_params, self._online_params, tau)
         return UpdateMetrics(critic_loss.detach(), actor_loss.detach(), q.detach().mean())
 
+    def start_episode(self) -> None:
+        """Called at every episode start: the noise process starts again at its mean."""
+        self.noise.reset()
+
     def state_dict(self) -> dict:
-        """Weights of all four networks and both optimiser states."""
-        return {name: getattr(self, name).state_dict() for name in (
-            "actor", "critic", "actor_target", "critic_target",
-            "actor_optimizer", "critic_optimizer")}
+        """Everything the agent holds that changes while training: the weights of its
+        networks, its optimisers' states, its noise process and its generator."""
+        return {**{name: getattr(self, name).state_dict() for name in self.saved},
+                "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (a checkpoint of version 0.1.0 holds only
+        the networks and optimisers; the rest then stays as it is)."""
         for name, value in state.items():
-            getattr(self, name).load_state_dict(value)
+            if name == "generator":
+                self.generator.set_state(value)
+            else:
+                getattr(self, name).load_state_dict(value)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ddpg_tutorial.agent import DDPGAgent
-from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
 from ddpg_tutorial.envs import EnvSpec
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import atomic_save
@@ -52,15 +51,16 @@ def safe_load(path: str | Path, what: str, *formats: str) -> dict:
     return data
 
 
-def save_agent(path: str | Path, agent: DDPGAgent, spec: EnvSpec) -> None:
-    """Write the agent's networks, optimisers and config, and the environment it is for."""
+def save_agent(path: str | Path, agent: Agent, spec: EnvSpec) -> None:
+    """Write the agent's algorithm, config and state, and the environment it is for."""
     atomic_save(agent_payload(agent, spec), path)
 
 
-def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
+def agent_payload(agent: Agent, spec: EnvSpec) -> dict:
     """The dictionary :func:`save_agent` writes; a training state embeds it."""
     return {
         "format": AGENT_FORMAT,
+        "algorithm": agent.algorithm,
         "env_id": spec.env_id,
         "obs_dim": spec.obs_dim,
         "action_low": torch.from_numpy(spec.action_low),
@@ -70,15 +70,22 @@ def agent_payload(agent: DDPGAgent, spec: EnvSpec) -> dict:
     }
 
 
-def load_agent(path: str | Path, device: str = "cpu") -> tuple[DDPGAgent, EnvSpec]:
-    """The agent saved at ``path`` and the :class:`.EnvSpec` it was trained for."""
+def load_agent(path: str | Path, device: str = "cpu") -> tuple[Agent, EnvSpec]:
+    """The agent saved at ``path`` (of whichever algorithm it records; files of version 0.1.0
+    record none and are DDPG's) and the :class:`.EnvSpec` it was trained for."""
     data = safe_load(path, "an agent checkpoint", AGENT_FORMAT)
-    spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
-                   data["action_low"].numpy(), data["action_high"].numpy())
-    agent = DDPGAgent(spec.obs_dim, spec.action_low, spec.action_high,
-                      DDPGConfig.from_dict(data["config"]), device=device)
+    agent, spec = agent_from_payload(data, device)
     agent.load_state_dict(data["state"])
     return agent, spec
+
+
+def agent_from_payload(data: dict, device: str = "cpu", seed: int = 0) -> tuple[Agent, EnvSpec]:
+    """A new agent of the algorithm, config and environment that ``data`` records (its state
+    not yet loaded), and the :class:`.EnvSpec`."""
+    spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
+                   data["action_low"].numpy(), data["action_high"].numpy())
+    config = config_from_dict(data.get("algorithm", "ddpg"), data["config"])
+    return make_agent(spec.obs_dim, spec.action_low, spec.action_high, config, seed, device), spec
 
 
 def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:

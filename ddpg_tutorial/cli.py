@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from ddpg_tutorial.checkpoint import check_compatible, load_agent
-from ddpg_tutorial.config import PRESETS, DDPGConfig, describe, get_preset
+from ddpg_tutorial.algorithms import CONFIGS
+from ddpg_tutorial.config import ALGORITHM_PRESETS, Config, describe, get_preset
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import eval_seeds, evaluate
@@ -39,20 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
         prog="ddpg-tutorial", formatter_class=fmt,
-        description="Train, evaluate and render DDPG agents on Gymnasium environments.")
+        description="Train, evaluate and render DDPG, TD3 and SAC agents on Gymnasium "
+                    "environments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
         "train", formatter_class=fmt, help="train an agent and write logs, plots and a GIF",
-        description="Train DDPG. The training state is saved at episode ends every "
+        description="Train an agent. The training state is saved at episode ends every "
                     "--save-every steps, so that --resume continues a run exactly, even one "
                     "that was killed; Ctrl-C or SIGTERM stops at the end of the current "
-                    "episode and saves it. Hyperparameters come from --preset, with any field "
-                    "changed by --set; 'ddpg-tutorial presets' lists every field, its value "
-                    "in each preset and what it means.")
+                    "episode and saves it. Hyperparameters come from --algo and --preset, "
+                    "with any field changed by --set; 'ddpg-tutorial presets' lists every "
+                    "field, its value in each preset and what it means.")
     train.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
-    train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
-                       help="hyperparameter preset")
+    train.add_argument("--algo", default="ddpg", help="algorithm: ddpg, td3 or sac")
+    train.add_argument("--preset", default="fast",
+                       help="hyperparameter preset of the algorithm: fast or paper")
     train.add_argument("--seed", type=int, default=0, help="random seed")
     train.add_argument("--steps", type=int, default=None,
                        help="environment steps (default: the preset's total_steps)")
@@ -64,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one config field, e.g. --set gamma=0.98 (repeatable; "
                             "'ddpg-tutorial presets' lists the fields)")
     train.add_argument("--out", type=Path, default=None,
-                       help="output directory (default: runs/ENV-PRESET-seedSEED)")
+                       help="output directory (default: under runs/, named after the environment, "
+                            "algorithm, preset and seed)")
     train.add_argument("--overwrite", action="store_true",
                        help="allow writing into a directory that already holds a run")
     train.add_argument("--resume", type=Path, default=None, metavar="DIR",
@@ -114,7 +118,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                              "and more threads stall when another program uses the cores")
 
 
-def _config_from_args(args: argparse.Namespace) -> DDPGConfig:
+def _config_from_args(args: argparse.Namespace) -> Config:
     changes = {}
     for item in args.set:
         field, sep, value = item.partition("=")
@@ -128,7 +132,7 @@ def _config_from_args(args: argparse.Namespace) -> DDPGConfig:
                          ("eval_episodes", args.eval_episodes)):
         if value is not None:
             changes[field] = value
-    return get_preset(args.preset).replace(**changes)
+    return get_preset(args.preset, args.algo).replace(**changes)
 
 
 def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
@@ -148,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = _resume(out_dir, args)
     else:
         config = _config_from_args(args)
-        out_dir = args.out or Path("runs") / f"{args.env}-{args.preset}-seed{args.seed}"
+        out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
         if (out_dir / STATE_FILE).exists():
             raise DDPGError(f"'{out_dir}' holds an interrupted run; continue it with "
                             f"--resume {out_dir}, or choose another --out")
@@ -183,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"continue with: ddpg-tutorial train --resume {out_dir}")
         return EXIT_SIGNAL[received[0]]
 
-    plot_learning_curve(history, title=f"DDPG on {trainer.spec.env_id}",
+    plot_learning_curve(history, title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
                         path=out_dir / "learning_curve.png")
     last = history.evaluations[-1]
     print(f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "
@@ -225,15 +229,19 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    names = sorted(PRESETS)
-    rows = [("field", *names, "meaning")]
-    for field in dataclasses.fields(DDPGConfig):
-        values = (json.dumps(getattr(PRESETS[name], field.name)) for name in names)
-        rows.append((field.name, *values, describe(field.name)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)), row[-1])
-    print("\nChange any field with: ddpg-tutorial train --preset NAME --set FIELD=VALUE")
+    for algorithm, presets in ALGORITHM_PRESETS.items():
+        names = sorted(presets)
+        rows = [("field", *names, "meaning")]
+        for field in dataclasses.fields(CONFIGS[algorithm]):
+            values = (json.dumps(getattr(presets[name], field.name)) for name in names)
+            rows.append((field.name, *values, describe(field.name, CONFIGS[algorithm])))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        print(f"--algo {algorithm}")
+        for row in rows:
+            print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)), row[-1])
+        print()
+    print("Change any field with: ddpg-tutorial train --algo ALGO --preset NAME "
+          "--set FIELD=VALUE")
     return 0
 
 

@@ -29,12 +29,11 @@ class EvalRecord(NamedTuple):
 
 
 class LossRecord(NamedTuple):
-    """The :class:`~ddpg_tutorial.agent.UpdateMetrics` of one episode's updates, averaged."""
+    """What one episode's updates measured (:class:`~ddpg_tutorial.agent.UpdateMetrics` or
+    its TD3 and SAC counterparts), each averaged over the updates that measured it."""
 
     env_steps: int  #: environment steps taken when the episode ended
-    critic_loss: float  #: mean of :attr:`UpdateMetrics.critic_loss <.UpdateMetrics.critic_loss>`
-    actor_loss: float  #: mean of :attr:`UpdateMetrics.actor_loss <.UpdateMetrics.actor_loss>`
-    mean_q: float  #: mean of :attr:`UpdateMetrics.mean_q <.UpdateMetrics.mean_q>`
+    means: dict[str, float]  #: metric name (critic_loss, actor_loss, mean_q, ...) -> mean
 
 
 @dataclass
@@ -54,13 +53,15 @@ class History:
 
     def write_csv(self, out_dir: str | Path) -> None:
         """Write ``evaluations.csv``, ``episodes.csv`` and ``losses.csv`` into ``out_dir``,
-        each atomically."""
+        each atomically. ``losses.csv`` has a column for every metric the updates measured,
+        empty where an episode's updates did not measure it."""
         out_dir = Path(out_dir)
         _write(out_dir / "evaluations.csv",
                ["env_steps", "wall_time_s", "mean_return", "std_return"], self.evaluations)
         _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
-        _write(out_dir / "losses.csv", ["env_steps", "critic_loss", "actor_loss", "mean_q"],
-               self.losses)
+        names = list(dict.fromkeys(name for r in self.losses for name in r.means))
+        _write(out_dir / "losses.csv", ["env_steps", *names],
+               [(r.env_steps, *(r.means.get(name, "") for name in names)) for r in self.losses])
 
     def state_dict(self) -> dict:
         return {"episodes": [tuple(r) for r in self.episodes],
@@ -71,7 +72,14 @@ class History:
     def from_state_dict(cls, state: dict) -> History:
         return cls([EpisodeRecord(*r) for r in state["episodes"]],
                    [EvalRecord(*r) for r in state["evaluations"]],
-                   [LossRecord(*r) for r in state["losses"]])
+                   [_loss_record(r) for r in state["losses"]])
+
+
+def _loss_record(row: tuple) -> LossRecord:
+    """A saved loss record; version 0.2.0 and earlier saved DDPG's three metrics in a row."""
+    if len(row) == 2 and isinstance(row[1], dict):
+        return LossRecord(*row)
+    return LossRecord(row[0], dict(zip(("critic_loss", "actor_loss", "mean_q"), row[1:])))
 
 
 def _write(path: Path, header: list[str], rows: list[tuple]) -> None:

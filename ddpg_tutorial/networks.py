@@ -1,4 +1,5 @@
-"""Actor and critic networks of Lillicrap et al. (2015), Section 7."""
+"""Actor and critic networks of Lillicrap et al. (2015), Section 7; the twin critic of TD3
+and SAC; SAC's squashed Gaussian actor."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 FINAL_LAYER_BOUND = 3e-3
 
 
-def linear(in_features: int, out_features: int, bias: bool = True) -> nn.Linear:
-    """An ``nn.Linear`` left uninitialised (no draws from the global generator), for
-    :func:`fan_in_uniform_` to fill."""
-    return nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias)
+def linear(in_features: int, out_features: int, bias: bool = True,
+           generator: torch.Generator | None = None) -> nn.Linear:
+    """An ``nn.Linear`` on ``generator``'s device (the CPU without one), left uninitialised
+    (no draws from the global generator) for :func:`fan_in_uniform_` to fill."""
+    on = {} if generator is None else {"device": generator.device}
+    return nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias, **on)
 
 
 def fan_in_uniform_(layer: nn.Linear, bound: float | None = None,
@@ -36,7 +40,7 @@ class Actor(nn.Module):
 
     ReLU hidden layers, then tanh, rescaled from [-1, 1] to the action bounds:
     ``action = center + half_range * tanh(z)``. The weights are drawn from ``generator``
-    (torch's global generator when None).
+    (torch's global generator when None), on its device.
     """
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
@@ -46,13 +50,14 @@ class Actor(nn.Module):
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
         sizes = [obs_dim, *hidden]
-        self.hidden = nn.ModuleList(linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.out = linear(sizes[-1], low.numel())
+        self.hidden = nn.ModuleList(linear(i, o, generator=generator)
+                                    for i, o in zip(sizes[:-1], sizes[1:]))
+        self.out = linear(sizes[-1], low.numel(), generator=generator)
         for layer in self.hidden:
             fan_in_uniform_(layer, generator=generator)
         fan_in_uniform_(self.out, FINAL_LAYER_BOUND, generator)
-        self.register_buffer("action_center", (high + low) / 2)
-        self.register_buffer("action_half_range", (high - low) / 2)
+        self.register_buffer("action_center", ((high + low) / 2).to(self.out.weight.device))
+        self.register_buffer("action_half_range", ((high - low) / 2).to(self.out.weight.device))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Actions for a batch of observations: (B, obs_dim) -> (B, act_dim)."""
@@ -69,7 +74,7 @@ class Critic(nn.Module):
     second layer, which sees the first layer's features h and the action a
     side by side: ``W [h; a] + b``. Its weight matrix is stored as two blocks,
     ``W [h; a] = W_h h + W_a a``, so no concatenated copy of the batch is made. The weights
-    are drawn from ``generator`` (torch's global generator when None).
+    are drawn from ``generator`` (torch's global generator when None), on its device.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
@@ -77,11 +82,13 @@ class Critic(nn.Module):
         super().__init__()
         if len(hidden) < 2:
             raise ValueError("the critic needs at least two hidden layers")
-        self.first = linear(obs_dim, hidden[0])
-        self.joint_state = linear(hidden[0], hidden[1])  # W_h and the bias b
-        self.joint_action = linear(act_dim, hidden[1], bias=False)  # W_a
-        self.hidden = nn.ModuleList(linear(i, o) for i, o in zip(hidden[1:-1], hidden[2:]))
-        self.out = linear(hidden[-1], 1)
+        g = generator
+        self.first = linear(obs_dim, hidden[0], generator=g)
+        self.joint_state = linear(hidden[0], hidden[1], generator=g)  # W_h and the bias b
+        self.joint_action = linear(act_dim, hidden[1], bias=False, generator=g)  # W_a
+        self.hidden = nn.ModuleList(linear(i, o, generator=g)
+                                    for i, o in zip(hidden[1:-1], hidden[2:]))
+        self.out = linear(hidden[-1], 1, generator=g)
         for layer in (self.first, *self.hidden):
             fan_in_uniform_(layer, generator=generator)
         # The second layer's fan-in is its whole input [h; a], for both blocks.
@@ -98,3 +105,75 @@ class Critic(nn.Module):
         for layer in self.hidden:
             x = torch.relu(layer(x))
         return self.out(x)
+
+
+class TwinCritic(nn.Module):
+    """Two critics with their own weights, side by side, for clipped double Q-learning (TD3,
+    SAC): (B, obs_dim), (B, act_dim) -> ((B, 1), (B, 1)). Each is a :class:`Critic`."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.q1 = Critic(obs_dim, act_dim, hidden, generator)
+        self.q2 = Critic(obs_dim, act_dim, hidden, generator)
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.q1(obs, action), self.q2(obs, action)
+
+
+class SquashedGaussianActor(nn.Module):
+    """Stochastic policy pi(a|s) of SAC: a Gaussian N(m(s), diag(sigma(s)^2)) over an unbounded
+    u, squashed by tanh into (-1, 1) and scaled to the bounds: ``center + half_range * tanh(u)``.
+
+    ``forward(obs, generator)`` samples with the reparameterisation u = m + sigma * eps,
+    eps ~ N(0, I), and returns the actions (B, act_dim) and log pi (B, 1). The log-probability
+    is that of the squashed action tanh(u) in (-1, 1)^act_dim (the space in which SAC's target
+    entropy -act_dim is set, as in the reference implementations), by the change of variables
+    log pi = log N(u; m, sigma) - sum_i log(1 - tanh(u_i)^2).
+    ``greedy(obs)`` is the deterministic action ``center + half_range * tanh(m(s))``.
+    """
+
+    LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # the bounds of log sigma(s) in SAC's reference code
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 hidden: Sequence[int] = (256, 256),
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        low = torch.as_tensor(action_low, dtype=torch.float32)
+        high = torch.as_tensor(action_high, dtype=torch.float32)
+        sizes = [obs_dim, *hidden]
+        self.hidden = nn.ModuleList(linear(i, o, generator=generator)
+                                    for i, o in zip(sizes[:-1], sizes[1:]))
+        self.mean = linear(sizes[-1], low.numel(), generator=generator)
+        self.log_std = linear(sizes[-1], low.numel(), generator=generator)
+        for layer in (*self.hidden, self.mean, self.log_std):
+            fan_in_uniform_(layer, generator=generator)
+        device = self.mean.weight.device
+        self.register_buffer("action_center", ((high + low) / 2).to(device))
+        self.register_buffer("action_half_range", ((high - low) / 2).to(device))
+
+    def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of the Gaussian over u: (B, obs_dim) -> 2 x (B, act_dim)."""
+        x = obs
+        for layer in self.hidden:
+            x = torch.relu(layer(x))
+        log_std = self.log_std(x).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
+        return self.mean(x), log_std.exp()
+
+    def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampled actions (B, act_dim), differentiable in the weights, and log pi (B, 1)."""
+        mean, std = self.distribution(obs)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device)
+        u = mean + std * eps
+        gaussian_log_prob = (-0.5 * eps.pow(2) - std.log()
+                             - 0.5 * math.log(2 * math.pi)).sum(dim=1, keepdim=True)
+        # log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|.
+        log_det = (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(dim=1, keepdim=True)
+        action = self.action_center + self.action_half_range * torch.tanh(u)
+        return action, gaussian_log_prob - log_det
+
+    def greedy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic action of the policy's mean: (B, obs_dim) -> (B, act_dim)."""
+        mean, _ = self.distribution(obs)
+        return self.action_center + self.action_half_range * torch.tanh(mean)

@@ -15,7 +15,8 @@ def plot_learning_curve(history: History, title: str = "", solved_at: float | No
                         path: str | Path | None = None) -> Figure:
     """Two panels against environment steps: episode returns (dots) and greedy evaluations
     (mean +- std) above; below, where the run made updates, the per-episode means of the
-    critic's Q estimates (left axis) and of the critic loss (right axis, logarithmic).
+    critic's estimate Q(s, a) on its batches (left axis) and of the critic loss (right axis,
+    logarithmic).
 
     Saves the figure to ``path`` (atomically) when given; returns it either way.
     """
@@ -40,16 +41,16 @@ def plot_learning_curve(history: History, title: str = "", solved_at: float | No
     ax_q.set_ylabel("Q estimate (episode mean)")
     ax_q.grid(alpha=0.3)
     if history.losses:
-        steps, critic_loss, actor_loss, mean_q = np.array(history.losses).T
-        ax_q.plot(steps, mean_q, color="tab:green", label="Q(s, a) on the batch")
-        ax_q.plot(steps, -actor_loss, color="tab:purple", label="Q(s, μ(s)) = −actor loss")
+        steps = [r.env_steps for r in history.losses]
+        ax_q.plot(steps, [r.means.get("mean_q") for r in history.losses], color="tab:green",
+                  label="Q(s, a) on the batch")
         ax_loss = ax_q.twinx()
-        ax_loss.plot(steps, critic_loss, color="tab:red", lw=1, alpha=0.7, label="critic loss")
+        ax_loss.plot(steps, [r.means.get("critic_loss") for r in history.losses],
+                     color="tab:red", lw=1, alpha=0.7, label="critic loss")
         ax_loss.set_yscale("log")
         ax_loss.set_ylabel("critic loss (episode mean)", color="tab:red")
         lines = ax_q.get_lines() + ax_loss.get_lines()
-        ax_q.legend(lines, [line.get_label() for line in lines], loc="best",
-                    fontsize="small")
+        ax_q.legend(lines, [line.get_label() for line in lines], loc="best", fontsize="small")
     if path is not None:
         suffix = Path(path).suffix.lstrip(".") or "png"
         atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=100))

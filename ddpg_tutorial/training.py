@@ -1,4 +1,5 @@
-"""The training loop: warm-up, acting with noise, updates, greedy evaluations, crash-safe saves."""
+"""The training loop of every algorithm: warm-up, acting, updates, greedy evaluations,
+crash-safe saves."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ddpg_tutorial.agent import DDPGAgent
+from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
 from ddpg_tutorial.buffer import ReplayBuffer
 from ddpg_tutorial.checkpoint import agent_payload, save_agent
-from ddpg_tutorial.config import DDPGConfig
+from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import eval_seeds, evaluate
@@ -34,8 +35,33 @@ class TrainingDiverged(DDPGError):
     """A loss became NaN or infinite."""
 
 
+class MetricSums:
+    """Per-metric sums of what the updates return, kept on the agent's device (adding waits
+    for nothing), and how many updates measured each; read once, by :meth:`means`."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, metrics: tuple) -> None:
+        """Add one update's metrics (a NamedTuple of 0-dim tensors; None: not measured)."""
+        for name, value in metrics._asdict().items():
+            if value is not None:
+                self.sums[name] = self.sums[name] + value if name in self.sums else value
+                self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """Each metric's mean over the updates that measured it: one wait for the device."""
+        totals = torch.stack(list(self.sums.values())).tolist() if self.sums else []
+        return {name: total / self.counts[name] for name, total in zip(self.sums, totals)}
+
+    def finite(self) -> bool:
+        return not self.sums or bool(torch.isfinite(torch.stack(list(self.sums.values()))).all())
+
+
 class Trainer:
-    """One DDPG run on a Gymnasium environment, resumable at episode boundaries.
+    """One run of DDPG, TD3 or SAC (the class of ``config`` decides) on a Gymnasium
+    environment, resumable at episode boundaries.
 
     With ``out_dir`` set, the run writes there: ``config.json`` when it starts; at every
     evaluation ``agent.pt`` and the CSV logs; and at the first episode end after every
@@ -44,7 +70,7 @@ class Trainer:
     deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
     """
 
-    def __init__(self, env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",
+    def __init__(self, env_id: str, config: Config, seed: int = 0, device: str = "cpu",
                  out_dir: str | Path | None = None, progress: bool = True,
                  save_every: int | None = None,
                  tensorboard_dir: str | Path | None = None) -> None:
@@ -60,8 +86,8 @@ class Trainer:
         self.eval_seeds = eval_seeds(config.eval_episodes)
         seeds = stream_seeds(seed)  # independent streams, one per use
         self.env_seed = seeds["env"]
-        self.agent = DDPGAgent(self.spec.obs_dim, self.spec.action_low, self.spec.action_high,
-                               config, seed=seed, device=device)
+        self.agent = make_agent(self.spec.obs_dim, self.spec.action_low, self.spec.action_high,
+                                config, seed=seed, device=device)
         self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.act_dim,
                                    seed=seeds["replay"], device=self.agent.device)
         self.warmup_rng = np.random.default_rng(seeds["warmup"])
@@ -87,9 +113,8 @@ class Trainer:
         bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
                    unit="step", dynamic_ncols=True)
         obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
-        agent.noise.reset()
-        episode_return, episode_length = 0.0, 0
-        loss_sums, updates = torch.zeros(3, device=agent.device), 0  # summed on the device
+        agent.start_episode()
+        episode_return, episode_length, metrics = 0.0, 0, MetricSums()
         while self.step < cfg.total_steps:
             if self.step < cfg.warmup_steps:
                 action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
@@ -105,18 +130,16 @@ class Trainer:
 
             if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
                     and len(buffer) >= cfg.batch_size):
-                loss_sums.add_(torch.stack(agent.update(buffer.sample(cfg.batch_size))))
-                updates += 1
+                metrics.add(agent.update(buffer.sample(cfg.batch_size)))
 
             if terminated or truncated:
-                self._end_episode(episode_return, episode_length, loss_sums, updates)
+                self._end_episode(episode_return, episode_length, metrics)
                 bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
-                episode_return, episode_length = 0.0, 0
-                loss_sums, updates = torch.zeros(3, device=agent.device), 0
+                episode_return, episode_length, metrics = 0.0, 0, MetricSums()
                 obs = None
 
             if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
-                self._check_finite(loss_sums)
+                self._check_finite(metrics)
                 self._evaluate(time.perf_counter() - start)
                 if stop_when is not None and stop_when(self.history):
                     self.request_stop()
@@ -130,7 +153,7 @@ class Trainer:
                 if self.stop_requested:  # stop between episodes, so a resume is exact
                     break
                 obs, _ = env.reset()
-                agent.noise.reset()
+                agent.start_episode()
         bar.close()
         self.elapsed_s = time.perf_counter() - start
         self._finish()
@@ -142,29 +165,26 @@ class Trainer:
 
     # What the loop records ------------------------------------------------------------------
 
-    def _end_episode(self, episode_return: float, length: int, loss_sums: torch.Tensor,
-                     updates: int) -> None:
+    def _end_episode(self, episode_return: float, length: int, metrics: MetricSums) -> None:
         self.history.episodes.append(EpisodeRecord(self.step, episode_return, length))
         self._log_scalars({"train/episode_return": episode_return,
                            "train/episode_length": length})
-        if updates:
-            self._check_finite(loss_sums)
-            means = (loss_sums / updates).tolist()  # the one wait for the device per episode
-            record = LossRecord(self.step, *means)
+        if metrics.counts:
+            self._check_finite(metrics)
+            record = LossRecord(self.step, metrics.means())
             self.history.losses.append(record)
-            self._log_scalars({f"train/{name}": getattr(record, name)
-                               for name in ("critic_loss", "actor_loss", "mean_q")})
+            self._log_scalars({f"train/{name}": mean for name, mean in record.means.items()})
 
-    def _check_finite(self, loss_sums: torch.Tensor) -> None:
-        if bool(torch.isfinite(loss_sums).all()):
+    def _check_finite(self, metrics: MetricSums) -> None:
+        if metrics.finite():
             return
         kept = (f"the last good checkpoint is {self.out_dir / AGENT_FILE}"
                 if self.out_dir is not None and (self.out_dir / AGENT_FILE).exists()
                 else "no checkpoint was written yet")
-        critic, actor, _ = loss_sums.tolist()
+        sums = ", ".join(f"{name} {float(total)}" for name, total in metrics.sums.items())
         raise TrainingDiverged(
-            f"training diverged before step {self.step}: summed critic loss {critic}, "
-            f"actor loss {actor}; {kept}; try lower learning rates"
+            f"training diverged before step {self.step}: summed {sums}; {kept}; "
+            "try lower learning rates"
         )
 
     def _evaluate(self, wall_time_s: float) -> None:
@@ -217,8 +237,8 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue this run exactly but the replay buffer's rows (saved
-        apart, see :mod:`.training_state`): networks, optimisers, every random generator,
-        counters and history."""
+        apart, see :mod:`.training_state`): the agent's whole state (networks, optimisers,
+        noise, generator), the other random generators, counters and history."""
         return {
             "format": TRAINING_STATE_FORMAT,
             "agent": agent_payload(self.agent, self.spec),
@@ -229,8 +249,6 @@ class Trainer:
             "tensorboard_dir": None if self.tensorboard_dir is None else str(self.tensorboard_dir),
             "buffer": self.buffer.state_dict(with_rows=False),
             "replay_chunks": list(self.replay_chunks),
-            "noise": self.agent.noise.state_dict(),
-            "agent_generator": self.agent.generator.get_state(),
             "warmup_rng": self.warmup_rng.bit_generator.state,
             "env_rng": self.env.unwrapped.np_random.bit_generator.state,
             "history": self.history.state_dict(),
@@ -241,16 +259,17 @@ class Trainer:
         """A trainer that continues the run whose training state is saved in ``out_dir``."""
         state = load_training_state(out_dir)
         saved = state["agent"]
-        trainer = cls(saved["env_id"], DDPGConfig.from_dict(saved["config"]), state["seed"],
-                      device, out_dir, progress, state.get("save_every"),
-                      state.get("tensorboard_dir"))
+        config = config_from_dict(saved.get("algorithm", "ddpg"), saved["config"])
+        trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
+                      state.get("save_every"), state.get("tensorboard_dir"))
         trainer.agent.load_state_dict(saved["state"])
-        if "agent_generator" in state:  # absent from states of version 0.1.0
+        if "noise" in state:  # versions 0.1.0 and 0.2.0 kept the noise out of the agent
+            trainer.agent.noise.load_state_dict(state["noise"])
+        if "agent_generator" in state:  # ... and 0.2.0 its generator
             trainer.agent.generator.set_state(state["agent_generator"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.buffer.load_state_dict(state["buffer"])
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]
-        trainer.agent.noise.load_state_dict(state["noise"])
         trainer.warmup_rng.bit_generator.state = state["warmup_rng"]
         trainer.env.reset(seed=trainer.env_seed)  # creates np_random; then restore its state
         trainer.env.unwrapped.np_random.bit_generator.state = state["env_rng"]
@@ -269,9 +288,10 @@ def open_tensorboard(log_dir: str | Path, purge_step: int | None):
     return SummaryWriter(str(log_dir), purge_step=purge_step)
 
 
-def train(env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",
-          out_dir: str | Path | None = None, progress: bool = True) -> tuple[DDPGAgent, History]:
-    """Train DDPG on ``env_id`` for ``config.total_steps`` steps; return the agent and history.
+def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",
+          out_dir: str | Path | None = None, progress: bool = True) -> tuple[Agent, History]:
+    """Train on ``env_id`` for ``config.total_steps`` steps with the algorithm of ``config``
+    (DDPG, TD3 or SAC); return the agent and the history.
 
     With ``out_dir``, also write ``config.json``, the CSV logs and ``agent.pt`` there.
     """
@@ -280,7 +300,8 @@ def train(env_id: str, config: DDPGConfig, seed: int = 0, device: str = "cpu",
     return trainer.agent, history
 
 
-def write_config(out_dir: str | Path, env_id: str, config: DDPGConfig, seed: int) -> None:
-    """``config.json``: the environment, the seed and every hyperparameter of the run."""
-    text = json.dumps({"env_id": env_id, "seed": seed, **config.to_dict()}, indent=2) + "\n"
+def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) -> None:
+    """``config.json``: the environment, the algorithm, the seed and every hyperparameter."""
+    text = json.dumps({"env_id": env_id, "algorithm": config.algorithm, "seed": seed,
+                       **config.to_dict()}, indent=2) + "\n"
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))

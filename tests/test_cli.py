@@ -217,7 +217,7 @@ def test_divergence_is_a_one_line_error(tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--env", "DDPGTestNaNReward-v0", "--out", out,
                      "--steps", "2000", "--eval-every", "100", "--no-gif", *TINY_TRAIN_ARGS,
                      "--set", "warmup_steps=100", "--set", "batch_size=32")
-    assert_one_line_error(rc, err, "training diverged before step", "critic loss nan",
+    assert_one_line_error(rc, err, "training diverged before step", "critic_loss nan",
                           f"the last good checkpoint is {out / 'agent.pt'}")
     load_agent(out / "agent.pt")  # still loadable
 

@@ -6,13 +6,13 @@ import json
 import pytest
 
 from ddpg_tutorial import PRESETS, DDPGConfig, DDPGError, get_preset
-from ddpg_tutorial.config import validate
+
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_are_valid(name):
     config = get_preset(name)
-    validate(config)  # raises if not
+    config.validate()  # raises if not
     assert config.warmup_steps < config.total_steps
     assert config.batch_size <= config.buffer_size
 
@@ -92,7 +92,9 @@ def test_unknown_field_is_named_with_the_valid_ones():
 
 
 def test_unknown_preset():
-    with pytest.raises(DDPGError, match=r"unknown preset 'slow'; choose one of \['fast', 'paper'"):
+    with pytest.raises(DDPGError, match=r"unknown combination --algo ddpg --preset slow; valid "
+                                        r"ones are: --algo ddpg --preset fast, --algo ddpg "
+                                        r"--preset paper, --algo td3"):
         get_preset("slow")
 
 

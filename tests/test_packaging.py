@@ -116,7 +116,7 @@ def test_the_installed_console_script_runs():
     result = subprocess.run([str(script), "presets"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("field") and "tau" in result.stdout
+    assert result.stdout.startswith("--algo ddpg") and "policy_delay" in result.stdout
 
 
 def test_the_declared_torch_minimum_has_fused_adam_on_the_cpu():

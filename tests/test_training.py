@@ -141,7 +141,8 @@ def test_a_training_state_holds_only_safe_plain_data(tmp_path):
     # weights_only=True refuses anything that is not tensors and plain Python data.
     state = torch.load(tmp_path / "training_state.pt", weights_only=True)
     assert state["step"] == 600
-    assert all(type(x) is float for record in state["history"]["losses"] for x in record[1:])
+    assert all(type(x) is float for _, means in state["history"]["losses"]
+               for x in means.values())
     assert "rows" not in state["buffer"]  # the transitions live in the replay chunks
 
 
@@ -187,7 +188,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
     step = int(re.search(r"training diverged before step (\d+): ", message).group(1))
     assert step == trainer.step
     assert NAN_AFTER < step < 2000  # the first NaN reward is that of step NAN_AFTER + 1
-    assert "summed critic loss nan" in message
+    assert "summed critic_loss nan" in message
     assert f"the last good checkpoint is {tmp_path / 'agent.pt'}" in message
     assert "\n" not in message
 
@@ -213,8 +214,9 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
                            progress=False)
     out = tmp_path / "run"
     saved = json.loads((out / "config.json").read_text())
-    assert saved["env_id"] == "DDPGTestSmall-v0" and saved["seed"] == 4
-    assert {k: v for k, v in saved.items() if k not in ("env_id", "seed")} == config.to_dict()
+    assert (saved["env_id"], saved["algorithm"], saved["seed"]) == ("DDPGTestSmall-v0", "ddpg", 4)
+    assert {k: v for k, v in saved.items()
+            if k not in ("env_id", "algorithm", "seed")} == config.to_dict()
     with open(out / "evaluations.csv") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return"]
@@ -228,7 +230,9 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
         rows = list(csv.reader(f))
     assert rows[0] == ["env_steps", "critic_loss", "actor_loss", "mean_q"]
     assert [int(r[0]) for r in rows[1:]] == [150, 200, 250, 300]  # episodes with updates
-    assert [tuple(map(float, r)) for r in rows[1:]] == [tuple(r) for r in history.losses]
+    assert [tuple(map(float, r)) for r in rows[1:]] == [
+        (r.env_steps, r.means["critic_loss"], r.means["actor_loss"], r.means["mean_q"])
+        for r in history.losses]
     loaded, _ = load_agent(out / "agent.pt")
     obs = np.random.default_rng(0).normal(size=(5, 3))
     np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
@@ -278,7 +282,7 @@ def test_tensorboard_gets_the_returns_losses_and_q_of_the_history(tmp_path):
         (e.env_steps, pytest.approx(e.mean_return, rel=1e-6)) for e in history.evaluations]
     for name in ("critic_loss", "actor_loss", "mean_q"):
         assert scalars[f"train/{name}"] == [
-            (r.env_steps, pytest.approx(getattr(r, name), rel=1e-6)) for r in history.losses]
+            (r.env_steps, pytest.approx(r.means[name], rel=1e-6)) for r in history.losses]
 
 
 def test_a_resumed_run_hides_the_tensorboard_events_it_repeats(tmp_path):

@@ -1,0 +1,140 @@
+"""SAC (Haarnoja et al. 2018): a stochastic actor that maximises return plus entropy, with
+twin critics and a temperature tuned automatically.
+
+It shares the replay buffer, the training loop, evaluation and checkpoints with DDPG; the
+agent and its update are its own. The objective adds ``alpha * H(pi(.|s))`` to every reward,
+so the critics learn soft values, the actor trades value against entropy, and the temperature
+``alpha`` is adjusted so that the policy's entropy stays near ``target_entropy``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ddpg_tutorial.agent import resolve_device, soft_update
+from ddpg_tutorial.buffer import Batch
+from ddpg_tutorial.config import SACConfig
+from ddpg_tutorial.networks import SquashedGaussianActor, TwinCritic
+from ddpg_tutorial.seeding import stream_seeds
+
+
+class SACMetrics(NamedTuple):
+    """What one call of :meth:`SACAgent.update` measured, 0-dim tensors on the agent's device."""
+
+    critic_loss: torch.Tensor  #: sum of both critics' mean squared soft TD errors
+    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
+    actor_loss: torch.Tensor  #: mean of alpha log pi(a|s) - min_i Q_i(s, a), a ~ pi(.|s)
+    alpha: torch.Tensor  #: the temperature used in this update
+    entropy: torch.Tensor  #: -mean log pi(a|s): the policy's entropy, estimated on the batch
+
+
+class SACAgent:
+    """A :class:`.SquashedGaussianActor`, a :class:`.TwinCritic` with its target copy, their
+    optimisers, and the temperature ``alpha = exp(log_alpha)`` with its own optimiser.
+
+    Observations are float arrays of shape (obs_dim,); actions of shape (act_dim,) within
+    ``[action_low, action_high]``. The agent's ``torch.Generator`` (from ``seed``'s "agent"
+    stream) initialises the networks and draws every action the policy samples.
+    """
+
+    algorithm = "sac"
+    saved = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer",
+             "alpha_optimizer")
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 config: SACConfig, seed: int = 0, device: str = "cpu") -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.action_low = np.asarray(action_low, dtype=np.float32)
+        self.action_high = np.asarray(action_high, dtype=np.float32)
+        act_dim = self.action_low.size
+        self.generator = torch.Generator(self.device).manual_seed(stream_seeds(seed)["agent"])
+        self.actor = SquashedGaussianActor(obs_dim, self.action_low, self.action_high,
+                                           config.actor_hidden, self.generator)
+        self.critic = TwinCritic(obs_dim, act_dim, config.critic_hidden, self.generator)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.log_alpha = torch.tensor(math.log(config.initial_alpha), device=self.device,
+                                      requires_grad=True)
+        self.target_entropy = (-float(act_dim) if config.target_entropy is None
+                               else config.target_entropy)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr,
+                                                fused=True)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
+                                                 weight_decay=config.critic_weight_decay,
+                                                 fused=True)
+        self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr)
+        self._actor_params = list(self.actor.parameters())
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.critic_target.parameters())
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
+        """An action for ``obs``, float32: sampled from pi(.|s) with ``explore``, otherwise
+        the deterministic action of the policy's mean. Shapes as for :meth:`.DDPGAgent.act`."""
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        batch = obs_t.unsqueeze(0) if obs_t.ndim == 1 else obs_t
+        if explore:
+            action, _ = self.actor(batch, self.generator)
+        else:
+            action = self.actor.greedy(batch)
+        action = action.cpu().numpy()
+        return action[0] if obs_t.ndim == 1 else action
+
+    def update(self, batch: Batch) -> SACMetrics:
+        """One SAC step on ``batch``: both critics, the actor, the temperature, the targets."""
+        cfg = self.config
+        alpha = self.log_alpha.detach().exp()
+
+        # Critics: regress both on the soft TD target
+        # y = r + gamma (1 - d) (min_i Q'_i(s', a') - alpha log pi(a'|s')), a' ~ pi(.|s').
+        with torch.no_grad():
+            next_action, next_log_prob = self.actor(batch.next_obs, self.generator)
+            next_q = torch.minimum(*self.critic_target(batch.next_obs, next_action))
+            soft_next_q = next_q - alpha * next_log_prob
+            td_target = batch.reward + cfg.gamma * (1.0 - batch.terminated) * soft_next_q
+        q1, q2 = self.critic(batch.obs, batch.action)
+        critic_loss = F.mse_loss(q1, td_target) + F.mse_loss(q2, td_target)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optimizer.step()
+
+        # Actor: minimise alpha log pi(a|s) - min_i Q_i(s, a) with a = f(eps; s) drawn by the
+        # reparameterisation trick, so the gradient flows through the sampled action.
+        action, log_prob = self.actor(batch.obs, self.generator)
+        actor_loss = (alpha * log_prob - torch.minimum(*self.critic(batch.obs, action))).mean()
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward(inputs=self._actor_params)
+        self.actor_optimizer.step()
+
+        # Temperature: minimise -log_alpha (log pi(a|s) + target entropy). Alpha falls while the
+        # policy's entropy -log pi is above the target and rises while it is below.
+        alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_optimizer.step()
+
+        soft_update(self._target_params, self._critic_params, cfg.tau)
+        return SACMetrics(critic_loss.detach(), q1.detach().mean(), actor_loss.detach(), alpha,
+                          -log_prob.detach().mean())
+
+    def start_episode(self) -> None:
+        """Nothing to do: SAC explores by sampling its policy, with no noise process."""
+
+    def state_dict(self) -> dict:
+        """Networks, optimisers, the temperature and the generator."""
+        return {**{name: getattr(self, name).state_dict() for name in self.saved},
+                "log_alpha": self.log_alpha.detach().clone(),
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in self.saved:
+            getattr(self, name).load_state_dict(state[name])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        self.generator.set_state(state["generator"])

@@ -1,0 +1,88 @@
+"""TD3 (Fujimoto, van Hoof and Meger 2018): DDPG with three changes to its update.
+
+Everything but the update is DDPG's (:class:`.DDPGAgent`): the actor, acting with noise,
+checkpoints. The critic is a pair of critics, and the update makes the changes:
+
+1. **Clipped double Q-learning**: the TD target takes the smaller of two target critics.
+2. **Target policy smoothing**: the target action gets clipped Gaussian noise.
+3. **Delayed policy updates**: the actor and all targets move once every ``policy_delay``
+   critic updates.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ddpg_tutorial.agent import DDPGAgent, soft_update
+from ddpg_tutorial.buffer import Batch
+from ddpg_tutorial.config import TD3Config
+from ddpg_tutorial.networks import TwinCritic
+
+
+class TD3Metrics(NamedTuple):
+    """What one call of :meth:`TD3Agent.update` measured, 0-dim tensors on the agent's device."""
+
+    critic_loss: torch.Tensor  #: sum of both critics' mean squared TD errors
+    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
+    actor_loss: torch.Tensor | None  #: -mean Q1(s, mu(s)); None on updates without an actor step
+
+
+class TD3Agent(DDPGAgent):
+    """DDPG's agent with a :class:`.TwinCritic` and TD3's update."""
+
+    algorithm = "td3"
+    critic_class = TwinCritic
+
+    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
+                 config: TD3Config, seed: int = 0, device: str = "cpu") -> None:
+        super().__init__(obs_dim, action_low, action_high, config, seed, device)
+        self.updates = 0  # critic updates so far: every policy_delay-th also moves the actor
+        self._low = torch.as_tensor(self.action_low, device=self.device)
+        self._high = torch.as_tensor(self.action_high, device=self.device)
+        self._half_range = (self._high - self._low) / 2
+
+    def update(self, batch: Batch) -> TD3Metrics:
+        """One TD3 step on ``batch``: both critics; every ``policy_delay``-th call also the
+        actor, then all targets."""
+        cfg = self.config
+
+        # Critics: regress both Q1 and Q2 on one target, the smaller of the two target critics
+        # at a smoothed target action a' = clip(mu'(s') + clip(eps, -c, c), low, high).
+        with torch.no_grad():
+            eps = torch.randn(batch.action.shape, generator=self.generator, device=self.device)
+            smoothing = (cfg.target_noise * eps).clamp(-cfg.target_noise_clip,
+                                                       cfg.target_noise_clip)
+            next_action = self.actor_target(batch.next_obs) + self._half_range * smoothing
+            next_action = next_action.clamp(self._low, self._high)
+            next_q = torch.minimum(*self.critic_target(batch.next_obs, next_action))
+            td_target = batch.reward + cfg.gamma * (1.0 - batch.terminated) * next_q
+        q1, q2 = self.critic(batch.obs, batch.action)
+        critic_loss = F.mse_loss(q1, td_target) + F.mse_loss(q2, td_target)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_optimizer.step()
+        self.updates += 1
+
+        # Actor and targets, delayed: ascend Q1(s, mu(s)) once every policy_delay updates.
+        actor_loss = None
+        if self.updates % cfg.policy_delay == 0:
+            actor_loss = -self.critic.q1(batch.obs, self.actor(batch.obs)).mean()
+            self.actor_optimizer.zero_grad(set_to_none=True)
+            actor_loss.backward(inputs=self._actor_params)
+            self.actor_optimizer.step()
+            soft_update(self._target_params, self._online_params, cfg.tau)
+            actor_loss = actor_loss.detach()
+        return TD3Metrics(critic_loss.detach(), q1.detach().mean(), actor_loss)
+
+    def state_dict(self) -> dict:
+        """:meth:`.DDPGAgent.state_dict` and the count of updates (it times the delay)."""
+        return {**super().state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        self.updates = state.pop("updates", 0)
+        super().load_state_dict(state)
