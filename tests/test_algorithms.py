@@ -1,6 +1,7 @@
 """TD3 and SAC: networks, the pieces of their updates, presets, checkpoints, exact resume."""
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -270,3 +271,44 @@ def test_td3_agent_is_ddpgs_with_a_twin_critic():
     assert isinstance(td3, TD3Agent) and isinstance(td3.critic, TwinCritic)
     assert isinstance(agent("sac"), SACAgent)
     assert math.isclose(td3.config.tau, 1e-2)  # the fast preset's
+
+
+# The command line -------------------------------------------------------------------------------
+
+def test_cli_trains_sac_and_evaluates_and_renders_without_being_told_the_algorithm(tmp_path,
+                                                                                   capsys):
+    from conftest import TINY_TRAIN_ARGS
+    from ddpg_tutorial.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["train", "--algo", "sac", "--env", "DDPGTestRender-v0", "--out", str(out),
+               "--steps", "300", "--eval-every", "300", *TINY_TRAIN_ARGS,
+               "--set", "warmup_steps=100"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "alpha" in (out / "losses.csv").read_text().splitlines()[0]
+    assert json.loads((out / "config.json").read_text())["algorithm"] == "sac"
+    assert main(["evaluate", str(out / "agent.pt"), "--episodes", "2"]) == 0
+    assert main(["render", str(out / "agent.pt"), "--out", str(tmp_path / "x.gif")]) == 0
+    assert "DDPGTestRender-v0: greedy return" in capsys.readouterr().out
+
+
+def test_cli_rejects_an_unknown_combination_in_one_line(capsys):
+    from ddpg_tutorial.cli import main
+
+    rc = main(["train", "--algo", "ppo", "--preset", "fast", "--out", "/nonexistent/x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert err[0].startswith("error: unknown combination --algo ppo --preset fast; valid ones "
+                             "are: --algo ddpg --preset fast")
+
+
+def test_presets_lists_every_algorithm_and_its_own_fields(capsys):
+    from ddpg_tutorial.cli import main
+
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    blocks = {block.split("\n", 1)[0]: block for block in text.split("\n\n") if block}
+    assert {"--algo ddpg", "--algo td3", "--algo sac"} <= set(blocks)
+    assert "policy_delay" in blocks["--algo td3"] and "policy_delay" not in blocks["--algo ddpg"]
+    assert "target_entropy" in blocks["--algo sac"] and "noise_sigma" not in blocks["--algo sac"]
