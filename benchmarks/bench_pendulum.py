@@ -73,7 +73,7 @@ def run_sb3(seed: int, steps: int) -> dict:
         def _on_step(self) -> bool:
             if self.num_timesteps % EVAL_EVERY == 0:
                 policy = lambda obs: self.model.predict(obs, deterministic=True)[0]  # noqa: E731
-                returns = evaluate(policy, eval_envs, seeds)
+                returns = evaluate(policy, eval_envs, seeds).returns
                 evaluations.append((self.num_timesteps, time.perf_counter() - self.start,
                                     float(returns.mean()), float(returns.std())))
             return True

@@ -119,6 +119,14 @@ class DDPGAgent:
             action = np.clip(action, self.action_low, self.action_high)
         return action
 
+    @torch.no_grad()
+    def estimate_value(self, obs: np.ndarray) -> np.ndarray:
+        """The critic's estimate Q(s, mu(s)) of each state's value under the greedy policy:
+        (N, obs_dim) -> (N,). Set against the discounted return the policy then obtains, it
+        measures over- or underestimation."""
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return self.critic(obs_t, self.actor(obs_t)).squeeze(1).cpu().numpy()
+
     def update(self, batch: Batch) -> UpdateMetrics:
         """One DDPG step on ``batch``: critic, then actor, then both targets."""
         gamma, tau = self.config.gamma, self.config.tau

@@ -215,7 +215,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     seeds = eval_seeds(args.episodes)
-    returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds)
+    returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds).returns
     print(f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
           f"over {args.episodes} episodes (mean ± std)")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -26,6 +27,10 @@ class EvalRecord(NamedTuple):
     wall_time_s: float  #: seconds since training started
     mean_return: float  #: the mean return of the evaluation episodes
     std_return: float  #: the standard deviation of those returns
+    #: the critic's mean estimate of the value of the episodes' start states, Q(s0, mu(s0))
+    q_estimate: float = math.nan
+    #: the mean discounted return the greedy policy obtained from those start states
+    discounted_return: float = math.nan
 
 
 class LossRecord(NamedTuple):
@@ -57,7 +62,8 @@ class History:
         empty where an episode's updates did not measure it."""
         out_dir = Path(out_dir)
         _write(out_dir / "evaluations.csv",
-               ["env_steps", "wall_time_s", "mean_return", "std_return"], self.evaluations)
+               ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
+                "discounted_return"], self.evaluations)
         _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
         names = list(dict.fromkeys(name for r in self.losses for name in r.means))
         _write(out_dir / "losses.csv", ["env_steps", *names],

@@ -26,7 +26,7 @@ def plot_learning_curve(history: History, title: str = "", solved_at: float | No
         steps, returns, _ = np.array(history.episodes).T
         ax.plot(steps, returns, ".", color="tab:blue", alpha=0.35, label="training episode")
     if history.evaluations:
-        steps, _, mean, std = np.array(history.evaluations).T
+        steps, _, mean, std = np.array(history.evaluations)[:, :4].T
         ax.plot(steps, mean, "-o", color="tab:orange", ms=3, label="greedy evaluation (mean)")
         ax.fill_between(steps, mean - std, mean + std, color="tab:orange", alpha=0.25,
                         label="greedy evaluation (± std)")

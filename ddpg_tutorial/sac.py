@@ -86,6 +86,14 @@ class SACAgent:
         action = action.cpu().numpy()
         return action[0] if obs_t.ndim == 1 else action
 
+    @torch.no_grad()
+    def estimate_value(self, obs: np.ndarray) -> np.ndarray:
+        """min_i Q_i(s, a) at the greedy action: (N, obs_dim) -> (N,). These are soft values:
+        they include the entropy bonuses the policy expects to collect, which the obtained
+        return does not."""
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return torch.minimum(*self.critic(obs_t, self.actor.greedy(obs_t))).squeeze(1).cpu().numpy()
+
     def update(self, batch: Batch) -> SACMetrics:
         """One SAC step on ``batch``: both critics, the actor, the temperature, the targets."""
         cfg = self.config

@@ -45,6 +45,12 @@ class TD3Agent(DDPGAgent):
         self._high = torch.as_tensor(self.action_high, device=self.device)
         self._half_range = (self._high - self._low) / 2
 
+    @torch.no_grad()
+    def estimate_value(self, obs: np.ndarray) -> np.ndarray:
+        """Q1(s, mu(s)), the estimate the actor climbs: (N, obs_dim) -> (N,)."""
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        return self.critic.q1(obs_t, self.actor(obs_t)).squeeze(1).cpu().numpy()
+
     def update(self, batch: Batch) -> TD3Metrics:
         """One TD3 step on ``batch``: both critics; every ``policy_delay``-th call also the
         actor, then all targets."""

@@ -188,11 +188,16 @@ class Trainer:
         )
 
     def _evaluate(self, wall_time_s: float) -> None:
-        returns = evaluate(self.agent.act, self.eval_envs, self.eval_seeds)
-        record = EvalRecord(self.step, wall_time_s, float(returns.mean()), float(returns.std()))
+        result = evaluate(self.agent.act, self.eval_envs, self.eval_seeds, self.config.gamma)
+        returns = result.returns
+        q_estimate = float(self.agent.estimate_value(result.first_obs).mean())
+        record = EvalRecord(self.step, wall_time_s, float(returns.mean()), float(returns.std()),
+                            q_estimate, float(result.discounted_returns.mean()))
         self.history.evaluations.append(record)
         self._log_scalars({"eval/mean_return": record.mean_return,
-                           "eval/std_return": record.std_return})
+                           "eval/std_return": record.std_return,
+                           "eval/q_estimate": record.q_estimate,
+                           "eval/discounted_return": record.discounted_return})
         if self.out_dir is not None:
             self.history.write_csv(self.out_dir)
             save_agent(self.out_dir / AGENT_FILE, self.agent, self.spec)

@@ -239,7 +239,8 @@ def test_a_training_state_of_version_0_1_0_resumes_and_finishes(tmp_path):
     shutil.copy(FIXTURES / "v0.1.0-training_state.pt", tmp_path / "training_state.pt")
     trainer = Trainer.resume(tmp_path, progress=False)
     assert trainer.step == recorded["step_saved"] == 400
-    assert [list(e) for e in trainer.history.evaluations] == recorded["evaluations_before_save"]
+    assert [list(e)[:4] for e in trainer.history.evaluations] == \
+        recorded["evaluations_before_save"]
     assert len(trainer.buffer) == 400
     # The transitions came across in the order they were added: each next_obs is the
     # following obs within an episode (Pendulum's episodes are 200 steps).

@@ -67,7 +67,7 @@ def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
 
     evaluations = read_csv(run_dir / "evaluations.csv")
     assert (run_dir / "evaluations.csv").read_text().splitlines()[0] == \
-        "env_steps,wall_time_s,mean_return,std_return"
+        "env_steps,wall_time_s,mean_return,std_return,q_estimate,discounted_return"
     assert [row[0] for row in evaluations[1:]] == ["200", "400", "600"]
     assert (run_dir / "episodes.csv").read_text().splitlines()[0] == "env_steps,return,length"
     assert [row for row in read_csv(run_dir / "episodes.csv")[1:]][0][::2] == ["200", "200"]

@@ -219,7 +219,8 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
             if k not in ("env_id", "algorithm", "seed")} == config.to_dict()
     with open(out / "evaluations.csv") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return"]
+    assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
+                       "discounted_return"]
     assert [int(r[0]) for r in rows[1:]] == [100, 200, 300]
     assert [float(r[2]) for r in rows[1:]] == [e.mean_return for e in history.evaluations]
     with open(out / "episodes.csv") as f:
@@ -300,3 +301,33 @@ def test_a_resumed_run_hides_the_tensorboard_events_it_repeats(tmp_path):
     history = resumed.run()
     steps = [step for step, _ in read_tensorboard(tmp_path / "tb")["train/episode_return"]]
     assert steps == [e.env_steps for e in history.episodes] == [200, 400, 600, 800]
+
+
+@pytest.mark.parametrize("algorithm", ["ddpg", "td3", "sac"])
+def test_each_evaluation_records_the_critics_estimate_and_the_discounted_return(algorithm):
+    from ddpg_tutorial import ALGORITHM_PRESETS
+    from ddpg_tutorial.envs import make_env
+    from ddpg_tutorial.evaluation import eval_seeds
+
+    config = ALGORITHM_PRESETS[algorithm]["fast"].replace(
+        **{k: getattr(tiny_config(), k) for k in ("actor_hidden", "critic_hidden", "batch_size",
+                                                  "buffer_size", "warmup_steps", "total_steps",
+                                                  "eval_every", "eval_episodes")})
+    trainer = Trainer("Pendulum-v1", config, seed=1, progress=False)
+    history = trainer.run()
+    last = history.evaluations[-1]
+    # The same quantities by hand, one episode at a time, for the final agent.
+    estimates, discounted = [], []
+    for seed in eval_seeds(config.eval_episodes):
+        env = make_env("Pendulum-v1")
+        obs, _ = env.reset(seed=seed)
+        estimates.append(trainer.agent.estimate_value(obs[None])[0])
+        total, t, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(trainer.agent.act(obs))
+            total += config.gamma**t * reward
+            t, done = t + 1, terminated or truncated
+        discounted.append(total)
+    assert last.q_estimate == pytest.approx(np.mean(estimates), rel=1e-5)
+    assert last.discounted_return == pytest.approx(np.mean(discounted), rel=1e-6)
+    assert last.discounted_return > last.mean_return  # rewards are negative, gamma < 1
