@@ -234,13 +234,17 @@ PRESETS: dict[str, DDPGConfig] = {
 TD3_PRESETS: dict[str, TD3Config] = {
     # Fujimoto et al. (2018), Section 6.1 and Appendix C: 400-300 networks, Adam 1e-3, batch
     # 100, tau 0.005, policy delay 2, target noise 0.2 clipped at 0.5, exploration N(0, 0.1).
+    # Unlike the paper, the critics take the action at their second layer (as DDPG's) and the
+    # last layers start in U(-3e-3, 3e-3); the paper's random warm-up was 10,000 steps on
+    # HalfCheetah and Ant (--set warmup_steps=10000 there), 1,000 elsewhere.
     "paper": TD3Config(),
     "fast": TD3Config(**_FAST, noise_sigma=0.1),
 }
 
 SAC_PRESETS: dict[str, SACConfig] = {
     # Haarnoja et al. (2018b), Table 1: 256-256 networks, Adam 3e-4, batch 256, tau 0.005,
-    # target entropy -dim(A), one gradient step per environment step.
+    # target entropy -dim(A), one gradient step per environment step. Unlike the paper, the
+    # critics take the action at their second layer.
     "paper": SACConfig(gamma=0.99),
     "fast": SACConfig(**{**_FAST, "actor_lr": 1e-3, "critic_lr": 1e-3}, alpha_lr=1e-3),
 }
