@@ -72,7 +72,7 @@ class DDPGAgent:
 
     algorithm = "ddpg"
     critic_class: type[torch.nn.Module] = Critic
-    #: What a checkpoint holds: these attributes' state dicts, and the generator's state.
+    #: The attributes whose state dicts a checkpoint holds (with the generator's state).
     saved = ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
              "critic_optimizer", "noise")
 

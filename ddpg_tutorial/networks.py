@@ -118,6 +118,7 @@ class TwinCritic(nn.Module):
         self.q2 = Critic(obs_dim, act_dim, hidden, generator)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both critics' Q-values: (B, obs_dim), (B, act_dim) -> (B, 1), (B, 1)."""
         return self.q1(obs, action), self.q2(obs, action)
 
 

@@ -31,7 +31,7 @@ class SACMetrics(NamedTuple):
     mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
     actor_loss: torch.Tensor  #: mean of alpha log pi(a|s) - min_i Q_i(s, a), a ~ pi(.|s)
     alpha: torch.Tensor  #: the temperature used in this update
-    entropy: torch.Tensor  #: -mean log pi(a|s): the policy's entropy, estimated on the batch
+    entropy: torch.Tensor  #: the policy's entropy, estimated on the batch as -mean log pi(a|s)
 
 
 class SACAgent:
