@@ -141,3 +141,16 @@ TINY_TRAIN_ARGS = [
     "--set", "batch_size=64", "--set", "buffer_size=10000", "--set", "warmup_steps=200",
     "--eval-episodes", "2",
 ]
+
+
+def stop_after(trainer, steps: int) -> None:
+    """Make ``trainer`` call its own request_stop once ``steps`` environment steps were taken
+    (as the command line's signal handler does)."""
+    env_step = trainer.env.step
+
+    def step(action):
+        if trainer.step + 1 >= steps:
+            trainer.request_stop()
+        return env_step(action)
+
+    trainer.env.step = step

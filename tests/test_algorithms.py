@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_config
+from conftest import stop_after
 
 from ddpg_tutorial import (ALGORITHM_PRESETS, Batch, DDPGError, SACAgent, SACConfig,
                            SquashedGaussianActor, TD3Agent, TD3Config, Trainer, TwinCritic,
@@ -240,17 +240,6 @@ def test_checkpoint_round_trip_and_the_algorithm_is_recorded(algorithm, tmp_path
     batch = random_batch(seed=9)  # same optimiser moments, generator, counters: same update
     assert [None if m is None else m.item() for m in loaded.update(batch)] == \
         [None if m is None else m.item() for m in original.update(batch)]
-
-
-def stop_after(trainer: Trainer, steps: int) -> None:
-    env_step = trainer.env.step
-
-    def step(action):
-        if trainer.step + 1 >= steps:
-            trainer.request_stop()
-        return env_step(action)
-
-    trainer.env.step = step
 
 
 @pytest.mark.parametrize("algorithm", ["ddpg", "td3", "sac"])

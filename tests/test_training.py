@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import NAN_AFTER, tiny_config
+from conftest import NAN_AFTER, stop_after, tiny_config
 
 from ddpg_tutorial import PRESETS, DDPGError, History, Trainer, load_agent, train
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord
@@ -66,19 +66,6 @@ def test_termination_is_stored_as_terminated():
     assert {e.length for e in trainer.history.episodes} == {10}
     flags = trainer.buffer.terminated[:300, 0]
     np.testing.assert_array_equal(np.flatnonzero(flags), np.arange(9, 300, 10))
-
-
-def stop_after(trainer: Trainer, steps: int) -> None:
-    """Make ``trainer`` call its own request_stop once ``steps`` environment steps were taken
-    (as the command line's signal handler does)."""
-    env_step = trainer.env.step
-
-    def step(action):
-        if trainer.step + 1 >= steps:
-            trainer.request_stop()
-        return env_step(action)
-
-    trainer.env.step = step
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "ou"])
