@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from revision import REPO, extract_package, run_probe
 
 PROBE = r'''
 import json, resource, sys, tempfile
@@ -42,12 +40,7 @@ print(json.dumps({"peak_before_mb": before / 1024, "peak_after_mb": after / 1024
 
 
 def measure(root: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=root, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
-                              "MUJOCO_GL": "egl"})
-    if out.returncode != 0:
-        sys.exit(f"the measurement failed in {root}:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(PROBE, root, MUJOCO_GL="egl")
 
 
 def main() -> None:
@@ -56,10 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", args.baseline, "ddpg_tutorial"], cwd=REPO,
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        for name, root in ((args.baseline, Path(tmp)), ("current", REPO)):
+        baseline = extract_package(args.baseline, tmp)
+        for name, root in ((args.baseline, baseline), ("current", REPO)):
             results[name] = measure(root)
             print(f"{name:8s} " + ", ".join(f"{k} {v:.1f}" for k, v in results[name].items()),
                   flush=True)

@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from revision import REPO, extract_package, run_probe
 
 # Runs inside each measured process; the version under test is first on sys.path.
 PROBE = r'''
@@ -46,10 +45,11 @@ def time_updates(config, repeats=400):
     for _ in range(10_000):
         buffer.add(rng.normal(size=3), rng.uniform(-2, 2, 1), -rng.random(),
                    rng.normal(size=3), False)
-    if new:
-        sums = torch.zeros(3)
+    if new:  # as the training loop records them
+        from ddpg_tutorial.training import MetricSums
+        sums = MetricSums()
         def one():
-            sums.add_(torch.stack(agent.update(buffer.sample(config.batch_size))))
+            sums.add(agent.update(buffer.sample(config.batch_size)))
     else:
         losses = []
         def one():
@@ -77,13 +77,7 @@ print(json.dumps(result))
 
 
 def measure(package_root: Path, presets: dict) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(presets)], cwd=package_root,
-                         env={"PYTHONPATH": str(package_root), "PATH": "/usr/bin:/bin",
-                              "SDL_VIDEODRIVER": "dummy"},
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"the measurement failed in {package_root}:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_probe(PROBE, package_root, json.dumps(presets), SDL_VIDEODRIVER="dummy")
 
 
 def main() -> None:
@@ -98,11 +92,9 @@ def main() -> None:
     presets = {name: PRESETS[name].to_dict() for name in ("fast", "paper")}
     runs: dict[str, list[dict]] = {"baseline": [], "current": []}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", args.baseline, "ddpg_tutorial"], cwd=REPO,
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        baseline = extract_package(args.baseline, tmp)
         for r in range(args.rounds):
-            for name, root in (("baseline", Path(tmp)), ("current", REPO)):
+            for name, root in (("baseline", baseline), ("current", REPO)):
                 runs[name].append(measure(root, presets))
                 print(f"round {r + 1} {name:8s} {runs[name][-1]}", flush=True)
     keys = list(runs["current"][0])

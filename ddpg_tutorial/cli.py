@@ -159,9 +159,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         if (out_dir / AGENT_FILE).exists() and not args.overwrite:
             raise DDPGError(f"'{out_dir}' already holds a trained agent; pass --overwrite "
                             "to replace it, or choose another --out")
-        if args.save_every is not None and args.save_every <= 0:
-            raise DDPGError(f"--save-every must be a positive number of steps, "
-                            f"got {args.save_every}")
         trainer = Trainer(args.env, config, args.seed, args.device, out_dir,
                           progress=not args.no_progress, save_every=args.save_every,
                           tensorboard_dir=args.tensorboard)

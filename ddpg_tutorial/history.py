@@ -82,7 +82,7 @@ class History:
 
 
 def _loss_record(row: tuple) -> LossRecord:
-    """A saved loss record; version 0.2.0 and earlier saved DDPG's three metrics in a row."""
+    """A saved loss record; version 0.1.0 saved DDPG's three metrics in a row."""
     if len(row) == 2 and isinstance(row[1], dict):
         return LossRecord(*row)
     return LossRecord(row[0], dict(zip(("critic_loss", "actor_loss", "mean_q"), row[1:])))

@@ -76,9 +76,9 @@ class Trainer:
                  tensorboard_dir: str | Path | None = None) -> None:
         self.config, self.seed, self.progress = config, seed, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.save_every = save_every or config.eval_every
+        self.save_every = config.eval_every if save_every is None else save_every
         if self.save_every <= 0:
-            raise DDPGError(f"save_every must be a positive number of steps, got {save_every}")
+            raise DDPGError(f"--save-every must be a positive number of steps, got {save_every}")
         self.tensorboard_dir = tensorboard_dir
         self.env = make_env(env_id)
         self.spec = check_env(self.env, env_id)
@@ -268,10 +268,8 @@ class Trainer:
         trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
                       state.get("save_every"), state.get("tensorboard_dir"))
         trainer.agent.load_state_dict(saved["state"])
-        if "noise" in state:  # versions 0.1.0 and 0.2.0 kept the noise out of the agent
+        if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
-        if "agent_generator" in state:  # ... and 0.2.0 its generator
-            trainer.agent.generator.set_state(state["agent_generator"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.buffer.load_state_dict(state["buffer"])
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]

@@ -392,3 +392,10 @@ def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp
     assert drop_time(read_csv(stopped_dir / "evaluations.csv")) == \
         drop_time(read_csv(full_dir / "evaluations.csv"))
     assert len(read_csv(full_dir / "episodes.csv")) == 1 + 1200 // 200
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_save_every_must_be_positive(value, tmp_path, capsys):
+    rc, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--save-every", value)
+    assert_one_line_error(rc, err, f"--save-every must be a positive number of steps, got {value}")
+    assert not (tmp_path / "run").exists()  # nothing written
