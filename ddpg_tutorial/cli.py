@@ -1,4 +1,4 @@
-"""The ``ddpg-tutorial`` command line: train, evaluate, render, presets."""
+"""The ``ddpg-tutorial`` command line: train, evaluate, render, sweep, report, presets."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import eval_seeds, evaluate
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
+from ddpg_tutorial.stats import REPS, report
+from ddpg_tutorial.sweep import SUMMARY_FILE, make_grid, parse_seeds, parse_values, sweep
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
 from ddpg_tutorial.training_state import STATE_FILE
 
@@ -101,6 +103,41 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--env", default=None,
                         help="environment id (default: the one it was trained on)")
     _add_common(render)
+
+    sweep_cmd = commands.add_parser(
+        "sweep", formatter_class=fmt, help="train a grid of configurations on many seeds",
+        description="Train every combination of --algo, --preset and --set values on every "
+                    "seed, each run a process of its own on one thread, --jobs at a time, in "
+                    "OUT/CONFIGURATION/seedN/. Running the same command again skips finished "
+                    "runs and resumes interrupted ones; Ctrl-C stops every run at the end of "
+                    "its episode and saves it. Writes OUT/summary.csv, one row per run; "
+                    "'ddpg-tutorial report OUT' computes the statistics.")
+    sweep_cmd.add_argument("--out", type=Path, required=True, help="the sweep's folder")
+    sweep_cmd.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
+    sweep_cmd.add_argument("--algo", nargs="+", default=["ddpg"], help="algorithms")
+    sweep_cmd.add_argument("--preset", nargs="+", default=["fast"], help="presets")
+    sweep_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=V1[,V2...]",
+                           help="override a config field in every run, or with several "
+                                "values make it an axis of the grid (repeatable)")
+    sweep_cmd.add_argument("--seeds", required=True,
+                           help="training seeds: ranges and lists, e.g. 100-109 or 0,1,2")
+    sweep_cmd.add_argument("--steps", type=int, default=None,
+                           help="environment steps per run (default: the presets')")
+    sweep_cmd.add_argument("--jobs", type=int, default=None,
+                           help="runs at a time (default: the number of cores)")
+    sweep_cmd.add_argument("--threshold", type=float, default=None,
+                           help="a greedy return whose first reaching the summary records, "
+                                "e.g. -200 on Pendulum-v1")
+    sweep_cmd.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    report_cmd = commands.add_parser(
+        "report", formatter_class=fmt, help="statistics of a sweep: table and figures",
+        description="Write DIR/report.md (IQM and mean final return with 95%% stratified "
+                    "bootstrap confidence intervals, and medians of steps and seconds to the "
+                    "sweep's threshold), DIR/sample_efficiency.png and "
+                    "DIR/performance_profile.png, with rliable; print the table.")
+    report_cmd.add_argument("folder", type=Path, help="the --out folder of a sweep")
+    report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
 
     commands.add_parser(
         "presets", formatter_class=fmt, help="list every preset's hyperparameters",
@@ -225,6 +262,40 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    overrides: dict[str, list] = {}
+    for item in args.set:
+        field, sep, values = item.partition("=")
+        if not sep:
+            raise DDPGError(f"--set expects FIELD=VALUE or FIELD=V1,V2,..., got '{item}'")
+        overrides[field] = parse_values(values)
+    if args.steps is not None:
+        overrides["total_steps"] = [args.steps]
+    specs = make_grid(args.env, args.algo, args.preset, overrides, parse_seeds(args.seeds))
+    groups = len({spec.group for spec in specs})
+    print(f"{len(specs)} runs: {groups} configuration(s) x {len(specs) // groups} seeds, "
+          f"in {args.out}")
+    try:
+        rows = sweep(specs, args.out, args.jobs, args.threshold, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("stopped; the interrupted runs are saved; continue with the same command",
+              file=sys.stderr)
+        return EXIT_SIGNAL[signal.SIGINT]
+    finished = sum(row["status"] == "finished" for row in rows)
+    print(f"{finished}/{len(rows)} runs finished; {args.out / SUMMARY_FILE}; statistics: "
+          f"ddpg-tutorial report {args.out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.reps <= 0:
+        raise DDPGError(f"--reps must be a positive integer, got {args.reps}")
+    path = report(args.folder, args.reps)
+    print(path.read_text().split("\n\n![")[0])
+    print(f"\nwrote {path} and the figures beside it")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for algorithm, presets in ALGORITHM_PRESETS.items():
         names = sorted(presets)
@@ -249,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     torch.set_num_threads(getattr(args, "threads", 1))
     command = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render,
-               "presets": cmd_presets}[args.command]
+               "sweep": cmd_sweep, "report": cmd_report, "presets": cmd_presets}[args.command]
     try:
         return command(args)
     except DDPGError as err:

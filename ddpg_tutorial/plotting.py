@@ -55,3 +55,42 @@ def plot_learning_curve(history: History, title: str = "", solved_at: float | No
         suffix = Path(path).suffix.lstrip(".") or "png"
         atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=100))
     return fig
+
+
+def plot_sample_efficiency(steps: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]],
+                           threshold: float | None = None, title: str = "") -> Figure:
+    """The IQM greedy return of each configuration against environment steps, with its 95%
+    confidence band (:func:`ddpg_tutorial.stats.sample_efficiency` gives ``curves``), drawn
+    by rliable."""
+    from rliable import plot_utils
+
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    plot_utils.plot_sample_efficiency_curve(
+        steps, {name: iqm for name, (iqm, _) in curves.items()},
+        {name: band for name, (_, band) in curves.items()}, ax=ax, marker=".",
+        xlabel="environment steps", ylabel="greedy return (IQM over runs)",
+        labelsize="medium", ticklabelsize="small", legend=True, legendsize="small")
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", ls="--", lw=1)
+    ax.set_title(title)
+    return fig
+
+
+def plot_performance_profile(thresholds: np.ndarray,
+                             profiles: dict[str, tuple[np.ndarray, np.ndarray]],
+                             title: str = "") -> Figure:
+    """For each configuration, the fraction of runs whose final greedy return exceeds each
+    threshold, with its 95% confidence band (:func:`ddpg_tutorial.stats.performance_profile`
+    gives ``profiles``), drawn by rliable. A curve further right is better throughout."""
+    from rliable import plot_utils
+
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    plot_utils.plot_performance_profiles(
+        {name: profile for name, (profile, _) in profiles.items()}, thresholds,
+        performance_profile_cis={name: band for name, (_, band) in profiles.items()}, ax=ax,
+        xlabel=r"final greedy return $\tau$", ylabel=r"fraction of runs with return $> \tau$",
+        labelsize="medium", ticklabelsize="small", legend=True, legendsize="small")
+    ax.set_title(title)
+    return fig

@@ -1,0 +1,289 @@
+"""Many runs: a grid of configurations (algorithm, preset, field overrides) times seeds, each
+run a ``ddpg-tutorial train`` process of its own on one thread, in its own folder.
+
+A sweep folder holds ``sweep.json`` (what was asked), one folder per configuration and seed
+(``GROUP/seedN/``, a normal training run) and ``summary.csv`` (one row per run). Running the
+same sweep again skips the runs that finished and resumes the interrupted ones exactly, so a
+sweep that was stopped (Ctrl-C, a killed machine) continues where it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ddpg_tutorial.config import Config, get_preset
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE
+from ddpg_tutorial.training_state import STATE_FILE
+
+SWEEP_FILE = "sweep.json"
+SUMMARY_FILE = "summary.csv"
+LOG_FILE = "train.log"
+SUMMARY_COLUMNS = ["group", "algorithm", "preset", "overrides", "seed", "env_id", "status",
+                   "env_steps", "final_return", "steps_to_threshold", "wall_to_threshold_s",
+                   "wall_s", "folder"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: a configuration (its ``group``) and a seed."""
+
+    env_id: str
+    algorithm: str
+    preset: str
+    overrides: tuple[tuple[str, Any], ...]  #: (field, value) pairs, in the order given
+    seed: int
+    group: str  #: the configuration's name, the folder its seeds share
+
+    def config(self) -> Config:
+        """The run's hyperparameters: the preset with the overrides (validated)."""
+        return get_preset(self.preset, self.algorithm).replace(**dict(self.overrides))
+
+    def folder(self, out: Path) -> Path:
+        return out / self.group / f"seed{self.seed}"
+
+    def train_command(self, out: Path) -> list[str]:
+        """The ``ddpg-tutorial train`` arguments that start (or resume) this run."""
+        folder = self.folder(out)
+        if (folder / STATE_FILE).is_file():
+            return ["train", "--resume", str(folder), "--no-progress", "--no-gif", "--threads", "1"]
+        sets = [arg for field, value in self.overrides for arg in ("--set", f"{field}={_text(value)}")]
+        # --overwrite: whatever is in the folder is a run that died before saving anything.
+        return ["train", "--env", self.env_id, "--algo", self.algorithm, "--preset", self.preset,
+                "--seed", str(self.seed), *sets, "--out", str(folder), "--overwrite",
+                "--no-progress", "--no-gif", "--threads", "1"]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def parse_values(text: str) -> list[Any]:
+    """The values of one ``--set FIELD=V1,V2,...``: JSON where it parses (``0.01,0.02``,
+    ``[64,64],[128,128]``), else plain strings (``gaussian,ou``)."""
+    try:
+        values = json.loads(f"[{text}]")
+    except json.JSONDecodeError:
+        values = text.split(",")
+    if not values:
+        raise DDPGError(f"--set needs at least one value after '=', got '{text}'")
+    return values
+
+
+def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
+              overrides: dict[str, list[Any]], seeds: Sequence[int]) -> list[RunSpec]:
+    """Every combination of algorithm, preset and override values, times every seed. A field
+    with several values is an axis of the grid and appears in the group's name
+    (``td3-fast-tau=0.01``); a field with one value applies to every run and does not.
+    Every configuration is validated first (one-line :class:`DDPGError` if one is invalid)."""
+    if not seeds:
+        raise DDPGError("the sweep has no seeds; give some with --seeds, e.g. --seeds 100-109")
+    axes = [field for field, values in overrides.items() if len(values) > 1]
+    specs = []
+    for algorithm, preset, values in itertools.product(
+            algorithms, presets, itertools.product(*overrides.values())):
+        chosen = tuple(zip(overrides, values))
+        name = "-".join([algorithm, preset, *(f"{f}={_text(v)}" for f, v in chosen if f in axes)])
+        group_specs = [RunSpec(env_id, algorithm, preset, chosen, seed, name) for seed in seeds]
+        group_specs[0].config()  # raises DDPGError naming the field if invalid
+        specs += group_specs
+    return specs
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"100-109"``, ``"0,1,2"`` or a mix (``"0-2,7"``) as a list of seeds."""
+    seeds = []
+    for part in text.split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            seeds += list(range(int(first), int(last) + 1)) if sep else [int(first)]
+        except ValueError:
+            raise DDPGError(f"--seeds takes numbers and ranges such as 100-109 or 0,1,2; "
+                            f"got '{text}'") from None
+    if len(set(seeds)) != len(seeds):
+        raise DDPGError(f"--seeds lists a seed twice: '{text}'")
+    return seeds
+
+
+# The state of a run folder ------------------------------------------------------------------
+
+def is_finished(folder: Path) -> bool:
+    """Whether the run in ``folder`` trained all its steps (and so left no training state)."""
+    try:
+        total = json.loads((folder / CONFIG_FILE).read_text())["total_steps"]
+        rows = read_evaluations(folder)
+    except (OSError, ValueError, KeyError):
+        return False
+    return (not (folder / STATE_FILE).exists() and (folder / AGENT_FILE).is_file()
+            and bool(rows) and rows[-1]["env_steps"] >= total)
+
+
+def read_evaluations(folder: Path) -> list[dict[str, float]]:
+    """The rows of a run's ``evaluations.csv`` as numbers."""
+    with open(folder / "evaluations.csv", newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _check_same_config(spec: RunSpec, out: Path) -> None:
+    path = spec.folder(out) / CONFIG_FILE
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text())
+    wanted = spec.config().to_dict()
+    if any(saved.get(k) != v for k, v in wanted.items()) or saved.get("env_id") != spec.env_id:
+        raise DDPGError(f"'{path.parent}' holds a run of another configuration than this "
+                        "sweep's; choose another --out, or delete that folder")
+
+
+# Running ------------------------------------------------------------------------------------
+
+class _Runner:
+    """Runs training processes, ``jobs`` at a time; on Ctrl-C or SIGTERM, passes the signal
+    once to every running run (each finishes its episode and saves its state) and starts no
+    more."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.running: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+        self.signal: int | None = None
+
+    def stop(self, signum: int, _frame: object = None) -> None:
+        first = self.signal is None
+        self.signal = signum
+        with self.lock:
+            for process in self.running:
+                process.send_signal(signum)  # a second signal stops a run at once
+        if first:
+            print(f"\n{signal.Signals(signum).name}: the running runs finish their episode "
+                  "and save; run the same command again to continue", file=sys.stderr)
+
+    def run(self, spec: RunSpec) -> str:
+        folder = spec.folder(self.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "ddpg_tutorial", *spec.train_command(self.out)]
+        with open(folder / LOG_FILE, "ab") as log:
+            with self.lock:
+                if self.signal is not None:
+                    return "not started"
+                # A session of its own: a Ctrl-C in the terminal reaches only the sweep, which
+                # passes it on once (two would stop the run before it saves).
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+                self.running.add(process)
+            code = process.wait()
+        with self.lock:
+            self.running.discard(process)
+        if code == 0:
+            return "finished"
+        return "stopped" if self.signal is not None else "failed"
+
+
+def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
+          threshold: float | None = None, progress: bool = True) -> list[dict[str, Any]]:
+    """Run every spec not finished yet in ``out``, ``jobs`` processes at a time (default: one
+    per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
+    first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
+
+    Raises :class:`DDPGError` if a run failed (its ``train.log`` says why) and
+    :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs saved."""
+    out = Path(out)
+    jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
+    if jobs <= 0:
+        raise DDPGError(f"--jobs must be a positive integer, got {jobs}")
+    for spec in specs:
+        _check_same_config(spec, out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_sweep_file(out, specs, threshold)
+    todo = [spec for spec in specs if not is_finished(spec.folder(out))]
+    runner = _Runner(out)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: signal.signal(s, runner.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    failed = []
+    try:
+        with tqdm(total=len(specs), initial=len(specs) - len(todo), unit="run",
+                  disable=not progress, dynamic_ncols=True) as bar, \
+                ThreadPoolExecutor(jobs) as pool:
+            futures = {pool.submit(runner.run, spec): spec for spec in todo}
+            for future in as_completed(futures):
+                status = future.result()
+                bar.update(status == "finished")
+                if status == "failed":
+                    failed.append(futures[future])
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    rows = summarise(specs, out, threshold, failed)
+    if runner.signal is not None:
+        raise KeyboardInterrupt
+    failed = [spec.folder(out) for spec in failed]
+    if failed:
+        raise DDPGError(f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
+                        + (" and the others' train.log" if len(failed) > 1 else ""))
+    return rows
+
+
+def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:
+    groups = {spec.group: {"algorithm": spec.algorithm, "preset": spec.preset,
+                           "overrides": dict(spec.overrides)} for spec in specs}
+    data = {"env_id": specs[0].env_id, "threshold": threshold, "groups": groups,
+            "seeds": sorted({spec.seed for spec in specs})}
+    text = json.dumps(data, indent=1) + "\n"
+    atomic_write(out / SWEEP_FILE, lambda f: f.write(text.encode()))
+
+
+# The summary --------------------------------------------------------------------------------
+
+def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None = None,
+              failed: Collection[RunSpec] = ()) -> list[dict[str, Any]]:
+    """One row per run (``SUMMARY_COLUMNS``), from the files in its folder; also written to
+    ``out/summary.csv``. A run not finished has the status 'failed' (if in ``failed``),
+    'interrupted' or 'not started', and the numbers of its last evaluation, if any."""
+    out = Path(out)
+    rows = []
+    for spec in specs:
+        folder = spec.folder(out)
+        try:
+            evaluations = read_evaluations(folder)
+        except OSError:
+            evaluations = []
+        status = ("finished" if is_finished(folder) else "failed" if spec in failed else
+                  "interrupted" if (folder / STATE_FILE).exists() else "not started")
+        reached = next((e for e in evaluations
+                        if threshold is not None and e["mean_return"] >= threshold), None)
+        last = evaluations[-1] if evaluations else None
+        rows.append({
+            "group": spec.group, "algorithm": spec.algorithm, "preset": spec.preset,
+            "overrides": json.dumps(dict(spec.overrides)), "seed": spec.seed,
+            "env_id": spec.env_id, "status": status,
+            "env_steps": int(last["env_steps"]) if last else 0,
+            "final_return": last["mean_return"] if last else math.nan,
+            "steps_to_threshold": int(reached["env_steps"]) if reached else "",
+            "wall_to_threshold_s": reached["wall_time_s"] if reached else "",
+            "wall_s": last["wall_time_s"] if last else math.nan,
+            "folder": folder.relative_to(out).as_posix(),
+        })
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, SUMMARY_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(out / SUMMARY_FILE, lambda f: f.write(text.getvalue().encode()))
+    return rows

@@ -1,0 +1,256 @@
+"""Sweeps (many runs as processes, skipped when finished, resumed when interrupted) and their
+statistics (rliable's IQM and bootstrap intervals, the report)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from ddpg_tutorial.cli import main
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.stats import (NOT_REACHED, Estimate, interval_estimates, load_sweep,
+                                 median_estimates, performance_profile, report,
+                                 sample_efficiency)
+from ddpg_tutorial.sweep import make_grid, parse_seeds, parse_values, read_evaluations, sweep
+
+# Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
+TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
+        "buffer_size": [10_000], "warmup_steps": [200], "total_steps": [600],
+        "eval_every": [200], "eval_episodes": [2]}
+
+
+def read_summary(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "summary.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> Path:
+    """Two configurations (tau 0.01 and 0.05) x seeds 5 and 6, run to the end."""
+    out = tmp_path_factory.mktemp("sweep")
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    sweep(specs, out, jobs=2, threshold=-1300, progress=False)
+    return out
+
+
+# The grid -----------------------------------------------------------------------------------
+
+def test_the_grid_is_every_combination_named_by_its_axes():
+    specs = make_grid("Pendulum-v1", ["ddpg", "td3"], ["fast"],
+                      {"tau": [0.01, 0.02], "gamma": [0.97]}, [0, 1, 2])
+    assert len(specs) == 2 * 2 * 3
+    assert sorted({s.group for s in specs}) == [
+        "ddpg-fast-tau=0.01", "ddpg-fast-tau=0.02", "td3-fast-tau=0.01", "td3-fast-tau=0.02"]
+    spec = next(s for s in specs if s.group == "td3-fast-tau=0.02" and s.seed == 2)
+    config = spec.config()
+    assert (config.algorithm, config.tau, config.gamma) == ("td3", 0.02, 0.97)
+    assert spec.folder(Path("out")) == Path("out/td3-fast-tau=0.02/seed2")
+    assert spec.train_command(Path("out"))[:10] == [
+        "train", "--env", "Pendulum-v1", "--algo", "td3", "--preset", "fast", "--seed", "2",
+        "--set"]
+
+
+def test_an_invalid_configuration_is_refused_before_anything_runs():
+    with pytest.raises(DDPGError, match="config field 'tau' must be in \\(0, 1\\]"):
+        make_grid("Pendulum-v1", ["ddpg"], ["fast"], {"tau": [0.01, 2.0]}, [0])
+    with pytest.raises(DDPGError, match="unknown config field"):
+        make_grid("Pendulum-v1", ["sac"], ["fast"], {"ou_theta": [0.1]}, [0])
+
+
+@pytest.mark.parametrize("text, seeds", [("100-103", [100, 101, 102, 103]), ("0,1,2", [0, 1, 2]),
+                                         ("0-2,7", [0, 1, 2, 7])])
+def test_seeds_take_ranges_and_lists(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["a-b", "1,1", "3-"])
+def test_bad_seeds_are_refused(text):
+    with pytest.raises(DDPGError, match="--seeds"):
+        parse_seeds(text)
+
+
+def test_set_values_parse_as_json_or_strings():
+    assert parse_values("0.01,0.02") == [0.01, 0.02]
+    assert parse_values("[64,64],[128,128]") == [[64, 64], [128, 128]]
+    assert parse_values("gaussian,ou") == ["gaussian", "ou"]
+
+
+# Running ------------------------------------------------------------------------------------
+
+def test_a_sweep_runs_every_run_and_summarises_it(finished_sweep):
+    rows = read_summary(finished_sweep)
+    assert [(r["group"], r["seed"], r["status"]) for r in rows] == [
+        ("ddpg-fast-tau=0.01", "5", "finished"), ("ddpg-fast-tau=0.01", "6", "finished"),
+        ("ddpg-fast-tau=0.05", "5", "finished"), ("ddpg-fast-tau=0.05", "6", "finished")]
+    for row in rows:
+        folder = finished_sweep / row["folder"]
+        config = json.loads((folder / "config.json").read_text())
+        assert config["tau"] == json.loads(row["overrides"])["tau"]
+        assert config["seed"] == int(row["seed"])
+        evaluations = read_evaluations(folder)
+        assert [e["env_steps"] for e in evaluations] == [200, 400, 600]
+        assert float(row["final_return"]) == evaluations[-1]["mean_return"]
+        reached = [e["env_steps"] for e in evaluations if e["mean_return"] >= -1300]
+        assert row["steps_to_threshold"] == (str(int(reached[0])) if reached else "")
+        assert not (folder / "training_state.pt").exists()
+    sweep_file = json.loads((finished_sweep / "sweep.json").read_text())
+    assert sweep_file["seeds"] == [5, 6] and sweep_file["threshold"] == -1300
+
+
+def test_running_a_finished_sweep_again_starts_no_run(finished_sweep):
+    logs = sorted(finished_sweep.glob("*/seed*/train.log"))
+    before = [log.stat().st_mtime_ns for log in logs]
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    rows = sweep(specs, finished_sweep, jobs=2, threshold=-1300, progress=False)
+    assert [log.stat().st_mtime_ns for log in logs] == before
+    assert len(rows) == 4 and all(r["status"] == "finished" for r in rows)
+
+
+def test_a_sweep_into_a_folder_of_another_configuration_is_refused(finished_sweep):
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05],
+                                                          "gamma": [0.9]}, [5])
+    with pytest.raises(DDPGError, match="holds a run of another configuration"):
+        sweep(specs, finished_sweep, jobs=1, progress=False)
+
+
+def test_a_failing_run_is_reported_with_its_log(tmp_path):
+    # The test environments are registered in this process only: the run's process fails
+    # (exit status 2) because it cannot make this one.
+    specs = make_grid("DDPGTestSmall-v0", ["ddpg"], ["fast"], TINY, [0])
+    with pytest.raises(DDPGError, match="1 of 1 runs failed; see .*seed0/train.log"):
+        sweep(specs, tmp_path, jobs=1, progress=False)
+    assert read_summary(tmp_path)[0]["status"] == "failed"
+
+
+def sweep_command(out: Path, *extra: str) -> list[str]:
+    sets = [arg for field, [value] in TINY.items() if field != "total_steps"
+            for arg in ("--set", f"{field}={json.dumps(value)}")]
+    return [sys.executable, "-m", "ddpg_tutorial", "sweep", "--out", str(out), "--seeds", "3",
+            "--steps", "3000", "--set", "eval_every=500", *sets, "--jobs", "1",
+            "--no-progress", *extra]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_path):
+    out = tmp_path / "sweep"
+    command = sweep_command(out)
+    # A session of its own, as a terminal's Ctrl-C reaches a whole process group.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    run = out / "ddpg-fast" / "seed3"
+    deadline = time.monotonic() + 180
+    while not (run / "evaluations.csv").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=180)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "continue with the same command" in err
+    assert (run / "training_state.pt").exists()
+    assert read_summary(out)[0]["status"] == "interrupted"
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "1/1 runs finished" in again.stdout
+    assert "resuming Pendulum-v1 from step" in (run / "train.log").read_text()
+    assert read_summary(out)[0]["status"] == "finished"
+
+    # The same run without interruption gives the same results.
+    full = tmp_path / "full"
+    subprocess.run(sweep_command(full), capture_output=True, check=True, timeout=300)
+    uninterrupted = full / "ddpg-fast" / "seed3"
+    drop_time = lambda f: [(e["env_steps"], e["mean_return"]) for e in read_evaluations(f)]  # noqa: E731
+    assert drop_time(run) == drop_time(uninterrupted)
+    assert (run / "episodes.csv").read_text() == (uninterrupted / "episodes.csv").read_text()
+
+
+# Statistics ---------------------------------------------------------------------------------
+
+def test_the_iqm_is_the_mean_of_the_middle_half_and_its_interval_holds_it():
+    returns = {"a": np.arange(12.0) ** 2, "b": -np.arange(10.0)}
+    estimates = interval_estimates(returns, reps=2000)
+    for name, values in returns.items():
+        iqm, mean = estimates[name]["IQM"], estimates[name]["mean"]
+        assert iqm.point == pytest.approx(scipy_stats.trim_mean(values, 0.25))
+        assert mean.point == pytest.approx(values.mean())
+        assert iqm.low < iqm.point < iqm.high and mean.low < mean.point < mean.high
+    # 12 runs: the middle half is runs 3..8 (sorted), their squares' mean is 30.83.
+    assert estimates["a"]["IQM"].point == pytest.approx(np.mean(np.arange(3, 9) ** 2))
+
+
+def test_bootstraps_are_seeded_and_leave_numpy_alone():
+    returns = {"a": np.random.default_rng(0).normal(size=10)}
+    np.random.seed(123)
+    expected_next = np.random.rand()
+    np.random.seed(123)
+    first = interval_estimates(returns, reps=500, seed=1)
+    assert np.random.rand() == expected_next  # the global generator is as it was
+    assert interval_estimates(returns, reps=500, seed=1) == first
+    assert interval_estimates(returns, reps=500, seed=2) != first
+
+
+def test_medians_of_steps_say_not_reached_when_most_runs_never_reached():
+    estimates = median_estimates({"most": [1000, 2000, 3000, np.inf],
+                                  "few": [1000, np.inf, np.inf]}, reps=500)
+    assert estimates["most"].point == 2500
+    assert estimates["few"].point == NOT_REACHED
+    assert estimates["few"].format() == "not reached"
+    assert Estimate(2500, 1000, NOT_REACHED).format() == "2500 [1000, not reached]"
+
+
+def test_sample_efficiency_and_profiles_have_one_value_per_point():
+    curves = {"a": np.array([[0.0, 1, 2], [0, 2, 4], [0, 3, 6], [1, 1, 1]])}
+    (iqm, band), = sample_efficiency(curves, reps=300).values()
+    assert iqm.shape == (3,) and band.shape == (2, 3)
+    assert iqm == pytest.approx([scipy_stats.trim_mean(curves["a"][:, t], 0.25) for t in range(3)])
+    thresholds = np.array([-1.0, 1.5, 10.0])
+    (profile, band), = performance_profile({"a": [0.0, 1, 2, 3]}, thresholds, reps=300).values()
+    assert profile == pytest.approx([1.0, 0.5, 0.0])
+    assert band.shape == (2, 3)
+
+
+def test_the_report_of_a_sweep(finished_sweep, capsys):
+    assert main(["report", str(finished_sweep), "--reps", "500"]) == 0
+    printed = capsys.readouterr().out
+    text = (finished_sweep / "report.md").read_text()
+    results = load_sweep(finished_sweep)
+    finals = results.final_returns()
+    assert list(finals) == ["ddpg-fast-tau=0.01", "ddpg-fast-tau=0.05"]
+    for group, values in finals.items():
+        assert len(values) == 2
+        iqm = interval_estimates({group: values}, reps=500)[group]["IQM"]
+        assert f"| {group} | 2 | {iqm.format()} |" in text and f"| {group} | 2 |" in printed
+    assert "reached -1300" in text and "Seeds: 5, 6." in text
+    for figure in ("sample_efficiency.png", "performance_profile.png"):
+        assert (finished_sweep / figure).stat().st_size > 10_000
+        assert f"]({figure})" in text
+
+
+def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: '{tmp_path}' is not a sweep folder") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "x"], "--seeds takes numbers and ranges"),
+    (["--seeds", "0", "--algo", "ppo"], "unknown combination --algo ppo --preset fast"),
+    (["--seeds", "0", "--set", "tau"], "--set expects FIELD=VALUE"),
+    (["--seeds", "0", "--jobs", "0"], "--jobs must be a positive integer"),
+])
+def test_sweep_errors_are_one_line(argv, message, tmp_path, capsys):
+    assert main(["sweep", "--out", str(tmp_path / "s"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
