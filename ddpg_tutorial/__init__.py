@@ -24,13 +24,17 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.training`: the training loop, resumable
 - :mod:`~ddpg_tutorial.training_state`: crash-safe training states, the replay buffer in chunks
 - :mod:`~ddpg_tutorial.history`: what a run records, and its CSV files
-- :mod:`~ddpg_tutorial.plotting`: learning curves, returns and losses
+- :mod:`~ddpg_tutorial.sweep`: many runs, a grid of configurations times seeds, as processes
+- :mod:`~ddpg_tutorial.stats`: IQM, confidence intervals and profiles over runs (rliable)
+- :mod:`~ddpg_tutorial.tune`: hyperparameter search (Optuna)
+- :mod:`~ddpg_tutorial.plotting`: learning curves, returns and losses; curves over many runs
 - :mod:`~ddpg_tutorial.checkpoint`: agent checkpoints, and safe loading of any saved file
 - :mod:`~ddpg_tutorial.files`: atomic writes
 - :mod:`~ddpg_tutorial.render`: a policy to an animated GIF
 - :mod:`~ddpg_tutorial.source`: showing the library's own source code
 - :mod:`~ddpg_tutorial.errors`: the one exception type, :class:`~ddpg_tutorial.errors.DDPGError`
-- :mod:`~ddpg_tutorial.cli`: the ``ddpg-tutorial`` command
+- :mod:`~ddpg_tutorial.cli`: the ``ddpg-tutorial`` command (train, evaluate, render, sweep,
+  report, tune, presets)
 """
 
 from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics, soft_update

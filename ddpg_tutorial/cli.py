@@ -1,14 +1,16 @@
-"""The ``ddpg-tutorial`` command line: train, evaluate, render, sweep, report, presets."""
+"""The ``ddpg-tutorial`` command line: train, evaluate, render, sweep, report, tune, presets."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -139,6 +141,40 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_argument("folder", type=Path, help="the --out folder of a sweep")
     report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
 
+    tune_cmd = commands.add_parser(
+        "tune", formatter_class=fmt, help="search hyperparameters with Optuna",
+        description="Search an algorithm's hyperparameters with Optuna (TPE sampler, median "
+                    "pruning on the periodic greedy evaluations). A trial trains one "
+                    "configuration on every --seeds in turn and scores it by the area under "
+                    "its evaluation curve: the mean greedy return over all its evaluations. "
+                    "The study lives in a database (a SQLite file in --out by default); "
+                    "running the same command again continues it, and workers on other "
+                    "machines join it by running the same command with the same --storage, "
+                    "e.g. postgresql://user:password@host/db. Writes OUT/best.json and prints "
+                    "the train command of the best configuration.")
+    tune_cmd.add_argument("--out", type=Path, required=True,
+                          help="folder for the study's SQLite file and best.json")
+    tune_cmd.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
+    tune_cmd.add_argument("--algo", default="ddpg", help="algorithm: ddpg, td3 or sac")
+    tune_cmd.add_argument("--preset", default="fast",
+                          help="the preset whose other fields every trial keeps")
+    tune_cmd.add_argument("--seeds", required=True,
+                          help="tuning seeds, e.g. 1000-1002; report results on others")
+    tune_cmd.add_argument("--trials", type=int, default=50,
+                          help="finished (complete or pruned) trials the study stops at")
+    tune_cmd.add_argument("--steps", type=int, default=None,
+                          help="environment steps per run (default: the preset's)")
+    tune_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                          help="fix a field the search does not tune (repeatable)")
+    tune_cmd.add_argument("--jobs", type=int, default=1,
+                          help="local worker processes sharing the study, one thread each")
+    tune_cmd.add_argument("--storage", default=None,
+                          help="Optuna storage URL (default: sqlite:///OUT/study.db)")
+    tune_cmd.add_argument("--study", default=None,
+                          help="study name (default: ENV-ALGO-PRESET)")
+    tune_cmd.add_argument("--sampler-seed", type=int, default=None,
+                          help="seed of the TPE sampler, for a repeatable search on one machine")
+
     commands.add_parser(
         "presets", formatter_class=fmt, help="list every preset's hyperparameters",
         description="Every config field: its value in each preset and what it means.")
@@ -155,9 +191,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                              "and more threads stall when another program uses the cores")
 
 
-def _config_from_args(args: argparse.Namespace) -> Config:
+def _set_fields(items: list[str]) -> dict[str, Any]:
+    """``--set FIELD=VALUE`` options as a dictionary, each value JSON where it parses."""
     changes = {}
-    for item in args.set:
+    for item in items:
         field, sep, value = item.partition("=")
         if not sep:
             raise DDPGError(f"--set expects FIELD=VALUE, got '{item}'")
@@ -165,6 +202,11 @@ def _config_from_args(args: argparse.Namespace) -> Config:
             changes[field] = json.loads(value)
         except json.JSONDecodeError:
             changes[field] = value
+    return changes
+
+
+def _config_from_args(args: argparse.Namespace) -> Config:
+    changes = _set_fields(args.set)
     for field, value in (("total_steps", args.steps), ("eval_every", args.eval_every),
                          ("eval_episodes", args.eval_episodes)):
         if value is not None:
@@ -296,6 +338,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    try:
+        from ddpg_tutorial import tune
+    except ImportError:
+        raise DDPGError("tuning needs Optuna: pip install 'ddpg-tutorial[tune]'") from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    fixed = _set_fields(args.set)
+    if args.steps is not None:
+        fixed["total_steps"] = args.steps
+    study = tune.tune(args.env, args.algo, args.preset, seeds=parse_seeds(args.seeds),
+                      trials=args.trials,
+                      storage=args.storage or f"sqlite:///{(args.out / 'study.db').resolve()}",
+                      study_name=args.study, jobs=args.jobs, fixed=fixed,
+                      sampler_seed=args.sampler_seed)
+    tune.write_best(study, args.out / "best.json")
+    best = study.best_trial
+    print(f"best: trial {best.number}, mean greedy return over its evaluations {best.value:.1f}"
+          f"; {args.out / 'best.json'}\ntrain it: ddpg-tutorial train "
+          + shlex.join(tune.best_flags(study)))
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     for algorithm, presets in ALGORITHM_PRESETS.items():
         names = sorted(presets)
@@ -320,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     torch.set_num_threads(getattr(args, "threads", 1))
     command = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render,
-               "sweep": cmd_sweep, "report": cmd_report, "presets": cmd_presets}[args.command]
+               "sweep": cmd_sweep, "report": cmd_report, "tune": cmd_tune,
+               "presets": cmd_presets}[args.command]
     try:
         return command(args)
     except DDPGError as err:

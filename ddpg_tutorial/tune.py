@@ -1,0 +1,347 @@
+"""Hyperparameter search with Optuna: which config fields make runs learn fastest.
+
+A trial trains one config on every tuning seed, one after another, and scores it by the area
+under its greedy-evaluation curve: the mean return over all the periodic evaluations of all
+seeds. That rewards learning early and staying learned, not one lucky final evaluation. After
+each evaluation the trial reports the mean of the returns so far; the median pruner stops a
+trial that is below the median of the complete ones at the same point of the (shared) schedule.
+
+A study lives in a database: a SQLite file by default, or any SQLAlchemy URL such as
+``postgresql://user:password@host/db``, which lets workers on many machines share one study.
+Every worker, a local process or another machine, runs the same :func:`tune` call; together
+they stop at ``trials`` finished (complete or pruned) trials, and the same call run again
+continues an interrupted study. A worker that dies mid-trial stops writing heartbeats: after a
+grace period its trial is failed and queued again, with the same parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shlex
+import socket
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import sqlalchemy.exc
+import torch
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import FrozenTrial, TrialState
+
+from ddpg_tutorial.algorithms import config_from_dict
+from ddpg_tutorial.config import Config, get_preset
+from ddpg_tutorial.envs import check_env, make_env
+from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.history import History
+from ddpg_tutorial.training import Trainer
+
+DEFAULT_STORAGE = "sqlite:///tune.db"  # in the current directory
+HEARTBEAT_INTERVAL_S = 30  # a worker records that its running trial is alive this often
+GRACE_PERIOD_S = 120  # a running trial without a heartbeat this long is failed and queued again
+MAX_RETRIES = 2  # times one trial is queued again after its worker died
+SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the other workers' locks
+POLL_S = 1.0  # how often an idle worker looks whether the others' last trials finished
+PRUNER_STARTUP_TRIALS = 5  # complete trials before the median pruner prunes anything
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def search_space(trial: optuna.Trial, algorithm: str) -> dict[str, Any]:
+    """The config fields ``trial`` tries for ``algorithm`` ('ddpg', 'td3' or 'sac')."""
+    width = trial.suggest_categorical("hidden_width", [64, 128, 160, 256])
+    fields = {
+        "actor_lr": trial.suggest_float("actor_lr", 1e-4, 3e-3, log=True),
+        "critic_lr": trial.suggest_float("critic_lr", 1e-4, 3e-3, log=True),
+        "tau": trial.suggest_float("tau", 1e-3, 5e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+        "actor_hidden": (width, width),
+        "critic_hidden": (width, width),
+        "gamma": trial.suggest_categorical("gamma", [0.95, 0.97, 0.98, 0.99]),
+        "update_every": trial.suggest_categorical("update_every", [1, 2]),
+    }
+    if algorithm in ("ddpg", "td3"):
+        fields["noise"] = trial.suggest_categorical("noise", ["gaussian", "ou"])
+        fields["noise_sigma"] = trial.suggest_float("noise_sigma", 0.05, 0.5)
+    if algorithm == "td3":
+        fields["policy_delay"] = trial.suggest_categorical("policy_delay", [1, 2, 3])
+        fields["target_noise"] = trial.suggest_float("target_noise", 0.05, 0.3)
+    if algorithm == "sac":
+        fields["alpha_lr"] = trial.suggest_float("alpha_lr", 1e-4, 3e-3, log=True)
+        fields["initial_alpha"] = trial.suggest_float("initial_alpha", 0.05, 1.0, log=True)
+    return fields
+
+
+def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[int]) -> float:
+    """Train ``base`` changed by :func:`search_space` on each seed in turn; return the mean
+    greedy-evaluation return over all the evaluations of all the seeds.
+
+    After each evaluation, report the mean of every return so far at step ``seed index *
+    evaluations per run + evaluation index``; once the pruner says so, stop the run at the end
+    of its episode and raise :class:`optuna.TrialPruned`. A config that fails validation is
+    pruned at once; a diverged run raises :class:`.TrainingDiverged` (a failed trial). The
+    user attributes keep the full config, the worker (host:pid) and any error message.
+    """
+    try:
+        config = base.replace(**search_space(trial, base.algorithm))
+    except DDPGError as error:
+        trial.set_user_attr("error", f"config rejected: {error}")
+        raise optuna.TrialPruned(f"config rejected: {error}") from None
+    trial.set_user_attr("config", config.to_dict())
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    returns: list[float] = []
+    pruned = False
+
+    def after_evaluation(history: History) -> bool:
+        nonlocal pruned
+        returns.append(history.evaluations[-1].mean_return)
+        trial.report(float(np.mean(returns)), step=len(returns) - 1)
+        pruned = pruned or trial.should_prune()
+        return pruned
+
+    for seed in seeds:
+        try:
+            Trainer(env_id, config, seed=seed, progress=False).run(stop_when=after_evaluation)
+        except DDPGError as error:  # above all TrainingDiverged
+            trial.set_user_attr("error", str(error))
+            raise
+        if pruned:
+            raise optuna.TrialPruned(f"pruned after {len(returns)} evaluations")
+    return float(np.mean(returns))
+
+
+def tune(env_id: str, algorithm: str = "ddpg", preset: str = "fast", *,
+         seeds: Sequence[int] = (0, 1, 2), trials: int = 50, storage: str = DEFAULT_STORAGE,
+         study_name: str | None = None, jobs: int = 1, fixed: Mapping[str, Any] | None = None,
+         sampler_seed: int | None = None) -> optuna.Study:
+    """Search the hyperparameters of ``algorithm`` on ``env_id`` until the study in
+    ``storage`` holds ``trials`` finished (complete or pruned) trials; return the study.
+
+    Each trial tries :func:`search_space` on the preset changed by ``fixed`` (fields that the
+    search does not set, such as ``total_steps`` or ``eval_every``), scored by
+    :func:`objective` over ``seeds``. ``study_name`` defaults to ``ENV-ALGO-PRESET``; a study
+    of that name in ``storage`` is continued (it must have been started with the same
+    environment, seeds and base config). ``jobs`` local worker processes share the study, each
+    with one PyTorch thread; workers on other machines join by running the same call with the
+    same ``storage``. ``sampler_seed`` makes the TPE sampler's suggestions repeatable; each
+    worker seeds its sampler from it, its index and the number of trials the study already had,
+    so that neither the workers nor a continued study repeat suggestions. None (for workers on
+    several machines) seeds each worker at random. Prints one line per trial.
+    """
+    if trials < 1 or jobs < 1 or not seeds:
+        raise DDPGError(f"tuning needs trials >= 1, jobs >= 1 and a seed, got trials={trials}, "
+                        f"jobs={jobs}, seeds={list(seeds)}")
+    base = get_preset(preset, algorithm).replace(**(fixed or {}))
+    with _quiet_optuna():  # the fields the search sets, from a trial of a throwaway study
+        tuned = sorted(set(fixed or {}) & set(search_space(optuna.create_study().ask(),
+                                                           algorithm)))
+    if tuned:
+        raise DDPGError(f"the search tunes these fields, which cannot also be fixed: "
+                        f"{', '.join(tuned)}")
+    env = make_env(env_id)  # a clear error now, not a failure in every trial
+    check_env(env, env_id)
+    env.close()
+    search = _Search(env_id, preset, base, tuple(seeds), trials, storage,
+                     study_name or f"{env_id}-{algorithm}-{preset}")
+    with _quiet_optuna():
+        study = search.open_study(0, sampler_seed)  # creates the tables before any worker
+        if jobs == 1:
+            search.work(study)
+        else:
+            _run_workers(search, jobs, sampler_seed)
+    return study
+
+
+def best_config(study: optuna.Study) -> Config:
+    """The config of the best complete trial of a study that :func:`tune` made."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise DDPGError(f"study '{study.study_name}' has no complete trial yet") from None
+    return config_from_dict(study.user_attrs["settings"]["algorithm"], best.user_attrs["config"])
+
+
+def best_flags(study: optuna.Study) -> list[str]:
+    """``ddpg-tutorial train`` options that give the best trial's config: ``--env``,
+    ``--algo``, ``--preset``, and ``--set FIELD=JSON`` for each field that differs from the
+    preset (``shlex.join`` quotes them for a shell)."""
+    settings = study.user_attrs["settings"]
+    preset = get_preset(settings["preset"], settings["algorithm"]).to_dict()
+    flags = ["--env", settings["env_id"], "--algo", settings["algorithm"],
+             "--preset", settings["preset"]]
+    for field, value in best_config(study).to_dict().items():
+        if value != preset[field]:
+            flags += ["--set", f"{field}={json.dumps(value, separators=(',', ':'))}"]
+    return flags
+
+
+def write_best(study: optuna.Study, path: str | Path) -> Config:
+    """Write the best trial to ``path`` as JSON (its number and score, the ``ddpg-tutorial
+    train`` command that reproduces its config, and the config); return the config."""
+    best, config = study.best_trial, best_config(study)
+    text = json.dumps({
+        "study_name": study.study_name, "trial": best.number, "value": best.value,
+        "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
+        "algorithm": config.algorithm, "config": config.to_dict(),
+    }, indent=2) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+    return config
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every worker of one study needs (picklable, for worker processes)."""
+
+    env_id: str
+    preset: str
+    base: Config
+    seeds: tuple[int, ...]
+    trials: int
+    storage: str
+    study_name: str
+
+    def settings(self) -> dict[str, Any]:
+        """What makes trials comparable: kept in the study, checked when it is continued."""
+        return {"env_id": self.env_id, "algorithm": self.base.algorithm, "preset": self.preset,
+                "seeds": list(self.seeds), "base_config": self.base.to_dict()}
+
+    def open_study(self, worker: int, sampler_seed: int | None) -> optuna.Study:
+        """Create the study, or load it to continue it, with a heartbeat storage, a TPE sampler
+        (seeded as :func:`tune` says) and a median pruner that waits for half the evaluations
+        of the first seed's run."""
+        evaluations_per_run = -(-self.base.total_steps // self.base.eval_every)
+        try:
+            study = optuna.create_study(
+                storage=_storage(self.storage), study_name=self.study_name,
+                direction="maximize", load_if_exists=True,
+                sampler=optuna.samplers.TPESampler(),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
+                                                   n_warmup_steps=evaluations_per_run // 2))
+        except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:
+            raise DDPGError(f"cannot open the tuning storage: {str(error).splitlines()[0]}") \
+                from None
+        settings, saved = self.settings(), study.user_attrs.get("settings")
+        if saved is None:
+            study.set_user_attr("settings", settings)
+        elif saved != settings:
+            differ = [key for key in settings if saved.get(key) != settings[key]]
+            raise DDPGError(f"study '{self.study_name}' in this storage was started with another "
+                            f"{', '.join(differ)}; choose another study name to tune this one")
+        if sampler_seed is not None:
+            started = len(study.get_trials(deepcopy=False))
+            seed = np.random.SeedSequence([sampler_seed, worker, started]).generate_state(1)[0]
+            study.sampler = optuna.samplers.TPESampler(seed=int(seed))
+        return study
+
+    def work(self, study: optuna.Study) -> None:
+        """Run trials until the study has ``trials`` finished ones, waiting for the other
+        workers' last trials (one of them may fail or die, and need running again)."""
+        while True:
+            optuna.storages.fail_stale_trials(study)  # queues a dead worker's trials again
+            trials = study.get_trials(deepcopy=False)
+            count = Counter(trial.state for trial in trials)
+            finished = count[TrialState.COMPLETE] + count[TrialState.PRUNED]
+            if finished >= self.trials:
+                return
+            # Runs that failed (not trials of a dead worker, nor ones not run): every config
+            # diverging means the setup is wrong, and tuning would never end.
+            failed = [trial for trial in trials if trial.state == TrialState.FAIL
+                      and "config" in trial.user_attrs and "error" in trial.user_attrs]
+            if len(failed) >= self.trials:
+                raise DDPGError(f"{len(failed)} trials of study '{self.study_name}' failed, the "
+                                f"last with: {failed[-1].user_attrs['error']}")
+            if finished + count[TrialState.RUNNING] < self.trials:
+                study.optimize(self._trial, n_trials=1, catch=(DDPGError,),
+                               callbacks=[_print_trial])
+            else:
+                time.sleep(POLL_S)
+
+    def _trial(self, trial: optuna.Trial) -> float:
+        # Two workers may start the last trial at the same moment: the later number yields.
+        ahead = [other for other in trial.study.get_trials(
+                     deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
+                 if other.state in FINISHED or other.number < trial.number]
+        if len(ahead) >= self.trials:
+            trial.set_user_attr("error", "not run: another worker took the study's last trial")
+            raise DDPGError("the study's last trial was taken")
+        return objective(trial, self.env_id, self.base, self.seeds)
+
+
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    """The study database, with heartbeats so that a dead worker's trial is run again."""
+    return optuna.storages.RDBStorage(
+        url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+        if url.startswith("sqlite") else None,
+        heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=MAX_RETRIES))
+
+
+def _run_workers(search: _Search, jobs: int, sampler_seed: int | None) -> None:
+    """Run ``jobs`` worker processes on the study and wait for them all."""
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, name=f"tune-worker-{i}",
+                               args=(search, i, sampler_seed)) for i in range(jobs)]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:  # still running only if this process was interrupted
+            worker.terminate()
+            worker.join()
+    failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
+    if failed:
+        raise DDPGError(f"{len(failed)} of {jobs} tuning workers failed (exit codes {failed}); "
+                        "their errors are above")
+
+
+def _worker(search: _Search, worker: int, sampler_seed: int | None) -> None:
+    """One local worker process: one PyTorch thread, its own sampler seed, the shared study."""
+    torch.set_num_threads(1)
+    try:
+        with _quiet_optuna():
+            search.work(search.open_study(worker, sampler_seed))
+    except DDPGError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's log down to errors (:func:`_print_trial` writes one line per trial instead of
+    its lines and tracebacks), and no warnings that heartbeats are an experimental feature."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _print_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    if trial.state == TrialState.COMPLETE:
+        best = study.best_trial
+        outcome = f"{trial.value:.1f} (best: trial {best.number}, {best.value:.1f})"
+    elif "error" in trial.user_attrs:
+        outcome = f"{trial.state.name.lower()}: {trial.user_attrs['error']}"
+    elif trial.state == TrialState.PRUNED:
+        outcome = (f"pruned after {len(trial.intermediate_values)} evaluations, mean return "
+                   f"{trial.intermediate_values[trial.last_step]:.1f}")
+    else:
+        outcome = "failed: see the error above"
+    print(f"trial {trial.number}: {outcome}", flush=True)
