@@ -5,9 +5,9 @@ Run from the repository root:  .venv/bin/python benchmarks/halfcheetah_sb3.py [-
 
 Eight runs (2 algorithms x 2 implementations x seeds 0 and 1), each in its own process on one
 PyTorch thread, ``--jobs`` at a time, queued so that ours and SB3's run of the same algorithm
-and seed start together and both implementations run under the same load. Every 5,000 steps both are evaluated by
-``ddpg_tutorial.evaluation.evaluate``: the greedy policy on the same 10 seeded episodes.
-Wall time per environment step leaves the evaluations out (SB3's ``predict`` is slower per
+and seed start together and both implementations run under the same load. Every 5,000 steps
+both are evaluated by ``ddpg_tutorial.evaluation.evaluate``: the greedy policy on the same 10
+seeded episodes. Wall time per environment step leaves the evaluations out (SB3's ``predict`` is slower per
 call than ours, and evaluation is not training); CPU time of the process is recorded too.
 
 Both sides: random actions for the first 10,000 steps (the TD3 paper's warm-up on HalfCheetah;

@@ -87,7 +87,8 @@ def median_estimates(values: Mapping[str, Sequence[float]], reps: int = REPS,
                      seed: int = 0) -> dict[str, Estimate]:
     """The median of each configuration's values (steps or seconds to a threshold; ``inf`` for
     a run that never reached it) with a 95% bootstrap confidence interval."""
-    finite = {name: np.minimum(np.asarray(v, dtype=float), NOT_REACHED) for name, v in values.items()}
+    finite = {name: np.minimum(np.asarray(v, dtype=float), NOT_REACHED)
+              for name, v in values.items()}
     points, intervals = _bootstrap(finite, lambda s: np.array([np.median(s)]), reps, seed)
     return {name: Estimate(points[name][0], *intervals[name][:, 0]) for name in values}
 
@@ -106,7 +107,8 @@ def sample_efficiency(curves: Mapping[str, np.ndarray], reps: int = REPS,
 
 
 def performance_profile(final_returns: Mapping[str, Sequence[float]], thresholds: np.ndarray,
-                        reps: int = REPS, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                        reps: int = REPS,
+                        seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each configuration: the fraction of runs whose final return exceeds each of
     ``thresholds``, shape (T,), and its 95% confidence band, shape (2, T)."""
     points, intervals = _bootstrap(

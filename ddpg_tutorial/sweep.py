@@ -63,8 +63,10 @@ class RunSpec:
         """The ``ddpg-tutorial train`` arguments that start (or resume) this run."""
         folder = self.folder(out)
         if (folder / STATE_FILE).is_file():
-            return ["train", "--resume", str(folder), "--no-progress", "--no-gif", "--threads", "1"]
-        sets = [arg for field, value in self.overrides for arg in ("--set", f"{field}={_text(value)}")]
+            return ["train", "--resume", str(folder), "--no-progress", "--no-gif",
+                    "--threads", "1"]
+        sets = [arg for field, value in self.overrides
+                for arg in ("--set", f"{field}={_text(value)}")]
         # --overwrite: whatever is in the folder is a run that died before saving anything.
         return ["train", "--env", self.env_id, "--algo", self.algorithm, "--preset", self.preset,
                 "--seed", str(self.seed), *sets, "--out", str(folder), "--overwrite",
@@ -92,7 +94,8 @@ def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
     """Every combination of algorithm, preset and override values, times every seed. A field
     with several values is an axis of the grid and appears in the group's name
     (``td3-fast-tau=0.01``); a field with one value applies to every run and does not.
-    Every configuration is validated first (one-line :class:`DDPGError` if one is invalid)."""
+    Every configuration is validated first (a one-line
+    :class:`~ddpg_tutorial.errors.DDPGError` if one is invalid)."""
     if not seeds:
         raise DDPGError("the sweep has no seeds; give some with --seeds, e.g. --seeds 100-109")
     axes = [field for field, values in overrides.items() if len(values) > 1]
@@ -202,8 +205,9 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
 
-    Raises :class:`DDPGError` if a run failed (its ``train.log`` says why) and
-    :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs saved."""
+    Raises :class:`~ddpg_tutorial.errors.DDPGError` if a run failed (its ``train.log`` says
+    why) and :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs
+    saved."""
     out = Path(out)
     jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
     if jobs <= 0:

@@ -171,8 +171,10 @@ def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_pa
     full = tmp_path / "full"
     subprocess.run(sweep_command(full), capture_output=True, check=True, timeout=300)
     uninterrupted = full / "ddpg-fast" / "seed3"
-    drop_time = lambda f: [(e["env_steps"], e["mean_return"]) for e in read_evaluations(f)]  # noqa: E731
-    assert drop_time(run) == drop_time(uninterrupted)
+    def returns(folder: Path) -> list[tuple[float, float]]:
+        return [(e["env_steps"], e["mean_return"]) for e in read_evaluations(folder)]
+
+    assert returns(run) == returns(uninterrupted)
     assert (run / "episodes.csv").read_text() == (uninterrupted / "episodes.csv").read_text()
 
 
