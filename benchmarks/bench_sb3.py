@@ -333,6 +333,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--fresh", action="store_true", help="discard earlier results first")
     parser.add_argument("--report-only", action="store_true", help="only render report.md")
+    parser.add_argument("--only", nargs="+", choices=["floor", "implementation", "end_to_end"],
+                        default=["floor", "implementation", "end_to_end"],
+                        help="run only these measurements (the report needs all three)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.fresh:
@@ -342,7 +345,7 @@ def main() -> None:
         (RESULTS / "machine.json").write_text(json.dumps(
             {"machine": f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}",
              "jobs": args.jobs}) + "\n")
-        todo = [job for job in jobs() if not result_path(job).exists()]
+        todo = [job for job in jobs() if job[0] in args.only and not result_path(job).exists()]
         with ProcessPoolExecutor(args.jobs) as pool:
             for line in pool.map(run_job, todo):
                 print(line, flush=True)

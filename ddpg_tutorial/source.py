@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import inspect
 import textwrap
 from pathlib import Path
+
+#: The modules whose code decides the numbers a run produces (not the command line, files,
+#: plots or statistics): what :func:`code_digest` hashes.
+RUN_MODULES = ("agent", "algorithms", "buffer", "config", "envs", "evaluation", "history",
+               "networks", "noise", "sac", "seeding", "td3", "training")
 
 
 class Source:
@@ -35,3 +42,22 @@ class Source:
 def show_source(obj: object) -> Source:
     """The source of ``obj`` (a function, class, method or module) as a :class:`Source`."""
     return Source(obj)
+
+
+def code_digest(package: str | Path | None = None) -> str:
+    """A short hash of the code that decides a run's numbers (:data:`RUN_MODULES` of
+    ``package``, by default this library), parsed, so that comments, docstrings and layout do
+    not change it. A run records it in ``config.json``; results stored from runs whose digest
+    differs came from other code."""
+    digest = hashlib.sha256()
+    package = Path(package or Path(__file__).resolve().parent)
+    for name in RUN_MODULES:
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]  # the docstring
+        digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]

@@ -38,7 +38,7 @@ SUMMARY_FILE = "summary.csv"
 LOG_FILE = "train.log"
 SUMMARY_COLUMNS = ["group", "algorithm", "preset", "overrides", "seed", "env_id", "status",
                    "env_steps", "final_return", "steps_to_threshold", "wall_to_threshold_s",
-                   "wall_s", "folder"]
+                   "wall_s", "code", "folder"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,14 @@ def read_evaluations(folder: Path) -> list[dict[str, float]]:
     """The rows of a run's ``evaluations.csv`` as numbers."""
     with open(folder / "evaluations.csv", newline="") as f:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _saved_code(folder: Path) -> str:
+    """The code digest a run's ``config.json`` records ('' if none)."""
+    try:
+        return json.loads((folder / CONFIG_FILE).read_text()).get("code", "")
+    except (OSError, ValueError):
+        return ""
 
 
 def _check_same_config(spec: RunSpec, out: Path) -> None:
@@ -283,6 +291,7 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
             "steps_to_threshold": int(reached["env_steps"]) if reached else "",
             "wall_to_threshold_s": reached["wall_time_s"] if reached else "",
             "wall_s": last["wall_time_s"] if last else math.nan,
+            "code": _saved_code(folder),
             "folder": folder.relative_to(out).as_posix(),
         })
     text = io.StringIO(newline="")

@@ -23,6 +23,7 @@ from ddpg_tutorial.evaluation import eval_seeds, evaluate
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import stream_seeds
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training_state import (
     REPLAY_DIR, STATE_FILE, TRAINING_STATE_FORMAT, load_training_state, save_training_state,
 )
@@ -304,7 +305,8 @@ def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",
 
 
 def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) -> None:
-    """``config.json``: the environment, the algorithm, the seed and every hyperparameter."""
+    """``config.json``: the environment, the algorithm, the seed, every hyperparameter, and the
+    digest of the code that decides the run's numbers (:func:`.source.code_digest`)."""
     text = json.dumps({"env_id": env_id, "algorithm": config.algorithm, "seed": seed,
-                       **config.to_dict()}, indent=2) + "\n"
+                       **config.to_dict(), "code": code_digest()}, indent=2) + "\n"
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))

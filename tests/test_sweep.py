@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+import ddpg_tutorial
 from ddpg_tutorial.cli import main
 from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import (NOT_REACHED, Estimate, interval_estimates, load_sweep,
                                  median_estimates, performance_profile, report,
                                  sample_efficiency)
@@ -256,3 +259,24 @@ def test_sweep_errors_are_one_line(argv, message, tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path / "s"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_the_code_digest_ignores_prose_and_sees_code(tmp_path):
+    package = Path(ddpg_tutorial.__file__).parent
+    copy = tmp_path / "ddpg_tutorial"
+    shutil.copytree(package, copy)
+    assert code_digest(copy) == code_digest()
+    buffer = copy / "buffer.py"
+    text = buffer.read_text()
+    prose = text.replace('"""', '"""Reworded. ', 1).replace("\n", "\n# a comment\n", 1)
+    buffer.write_text(prose)
+    assert code_digest(copy) == code_digest()
+    buffer.write_text(text + "\n\ndef _unused():\n    return 1\n")
+    assert code_digest(copy) != code_digest()
+
+
+def test_runs_record_the_code_digest(finished_sweep):
+    for row in read_summary(finished_sweep):
+        assert row["code"] == code_digest()
+        config = json.loads((finished_sweep / row["folder"] / "config.json").read_text())
+        assert config["code"] == code_digest()
