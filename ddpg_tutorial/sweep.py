@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.errors import DDPGError

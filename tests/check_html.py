@@ -6,9 +6,10 @@
    local file names a file that exists, and each ``#anchor`` names an ``id`` in that page.
 2. Each chapter of ``_toc.yml`` opens in headless Chromium (Debian's ``chromium``, no network):
    the page shows the chapter's title and number, MathJax has typeset its math, code cells have
-   copy buttons and the page offers its ``.ipynb`` for download. The training chapter shows its
-   learning curve (a PNG) and an animated GIF; the search page finds pages; the bibliography lists
-   entries.
+   copy buttons and the page offers its ``.ipynb`` for download. It has exercises
+   (sphinx-exercise), and sphinx-togglebutton folds every solution until it is clicked. The
+   training chapter shows its learning curve (a PNG) and an animated GIF; the search page finds
+   pages; the bibliography lists entries.
 3. With ``--screenshots DIR``, a PNG screenshot of each chapter page is written into DIR.
 
 Prints one line per check, then ``N passed, M failed``; exits non-zero on any failure.
@@ -243,6 +244,17 @@ def check_chapter(root: Path, number: int, docname: str, results: Results,
     ipynb = f"_sources/{docname}.ipynb"
     results.check(ipynb in static and (root / ipynb).is_file(),
                   f"{name}: download button offers {ipynb}", "no link to it, or no such file")
+    # {exercise} and {solution} (sphinx-exercise); a solution is folded (toggle-hidden) by
+    # sphinx-togglebutton until the reader clicks it.
+    n_exercises = len(re.findall(r'<div class="exercise\b[^"]*"', static))
+    solutions = re.findall(r'<div class="(solution\b[^"]*)"', dom)
+    folded = [s for s in solutions if "toggle-hidden" in s.split()]
+    results.check(n_exercises > 0, f"{name}: has exercises ({n_exercises})",
+                  "no {exercise} directive on the page")
+    results.check(bool(solutions) and len(folded) == len(solutions),
+                  f"{name}: solutions hidden until clicked ({len(folded)} of {len(solutions)})",
+                  "no {solution} on the page" if not solutions
+                  else "sphinx-togglebutton left some solutions open")
     for caption in re.findall(r"<figcaption>(.*?)</figcaption>", static, flags=re.S):
         results.check('class="caption-number"' in caption,
                       f"{name}: figure caption numbered: {normalize(caption)[:60]}",
