@@ -42,6 +42,8 @@ CHROMIUM_FLAGS = [
 CHROMIUM_TIMEOUT_S = 120
 MUST_HAVE_MATH = {"book/01_introduction", "book/06_ddpg_update"}
 TRAINING_CHAPTER = "book/07_training"
+LANDING_PAGE = "book/index"
+SYMBOLS_PAGE = "book/symbols"
 MIN_GIF_FRAMES = 3
 SEARCH_TERM = "replay"
 LINK_ATTRS = {"href", "src"}
@@ -296,6 +298,27 @@ def check_training_images(page: Path, name: str, srcs: list[str], results: Resul
                   f"no <img> with a GIF file of at least {MIN_GIF_FRAMES} frames")
 
 
+def check_landing_page(root: Path, chapters: list[str], results: Results) -> None:
+    """The landing page shows the trained pendulum (an animated GIF) and a learning curve (a
+    PNG), links every chapter, and the notation page is built and typeset."""
+    page = root / f"{LANDING_PAGE}.html"
+    dom, why = dump_dom(page)
+    if not results.check(bool(dom), "landing page: opens in chromium", why):
+        return
+    parsed = parse(dom)
+    check_training_images(page, "landing page", parsed.imgs, results)
+    # The chapter map in the page's text (the navigation sidebar links every chapter anyway).
+    article = re.search(r"<article\b.*?</article>", page.read_text(encoding="utf-8"), re.S)
+    hrefs = {unquote(urlsplit(link).path).split("/")[-1]
+             for link in parse(article.group(0) if article else "").links}
+    missing = [c for c in chapters if f"{Path(c).name}.html" not in hrefs]
+    results.check(not missing, f"landing page: its chapter map links all {len(chapters)} chapters",
+                  f"no link to {missing} in the page's article")
+    symbols, why = dump_dom(root / f"{SYMBOLS_PAGE}.html")
+    results.check("<mjx-container" in symbols and "<table" in symbols,
+                  "notation page: a table of symbols, typeset", why or "no typeset table")
+
+
 def check_search(root: Path, results: Results) -> None:
     page = root / "search.html"
     if not results.check(page.is_file(), "search.html: built"):
@@ -338,6 +361,7 @@ def main() -> int:
     results.check(len(chapters) > 0, f"_toc.yml lists {len(chapters)} chapters")
     for number, docname in enumerate(chapters, start=1):
         check_chapter(root, number, docname, results, args.screenshots)
+    check_landing_page(root, chapters, results)
     check_search(root, results)
     check_bibliography(root, results)
 
