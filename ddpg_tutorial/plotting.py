@@ -1,4 +1,4 @@
-"""Learning-curve figures."""
+"""Figures: the learning curve of one run, and curves over many runs."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""Statistics over many runs, with rliable (Agarwal et al. 2021): the interquartile mean (IQM)
-and the mean of final returns with 95% stratified bootstrap confidence intervals, medians of
-steps and seconds to a threshold, performance profiles and sample-efficiency curves; and
-:func:`report`, which writes all of them for a sweep folder (:mod:`.sweep`).
+"""Statistics over many runs with rliable: IQM, confidence intervals, profiles, curves.
+
+Computed with rliable (Agarwal et al. 2021): the interquartile mean (IQM) and the mean of
+final returns with 95% stratified bootstrap confidence intervals, medians of steps and seconds
+to a threshold, performance profiles and sample-efficiency curves; and :func:`report`, which
+writes all of them for a sweep folder (:mod:`.sweep`).
 
 Every bootstrap is seeded, so the same data gives the same intervals (rliable draws from
 NumPy's global generator; these functions seed it and restore its state afterwards).

@@ -1,5 +1,7 @@
-"""Many runs: a grid of configurations (algorithm, preset, field overrides) times seeds, each
-run a ``ddpg-tutorial train`` process of its own on one thread, in its own folder.
+"""Many runs at once: a grid of configurations times seeds, each run a process of its own.
+
+The configurations are algorithms, presets and field overrides; each run is a
+``ddpg-tutorial train`` process on one thread, in its own folder.
 
 A sweep folder holds ``sweep.json`` (what was asked), one folder per configuration and seed
 (``GROUP/seedN/``, a normal training run) and ``summary.csv`` (one row per run). Running the

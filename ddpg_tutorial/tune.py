@@ -32,9 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna
 import sqlalchemy.exc
 import torch
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in a Jupyter kernel
+    warnings.simplefilter("ignore", TqdmWarning)  # without ipywidgets; nothing here uses it
+    import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
