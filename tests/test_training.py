@@ -15,6 +15,7 @@ from conftest import NAN_AFTER, stop_after, tiny_config
 
 from ddpg_tutorial import PRESETS, DDPGError, History, Trainer, load_agent, train
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training import TrainingDiverged
 
 
@@ -203,7 +204,8 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
     saved = json.loads((out / "config.json").read_text())
     assert (saved["env_id"], saved["algorithm"], saved["seed"]) == ("DDPGTestSmall-v0", "ddpg", 4)
     assert {k: v for k, v in saved.items()
-            if k not in ("env_id", "algorithm", "seed")} == config.to_dict()
+            if k not in ("env_id", "algorithm", "seed", "code")} == config.to_dict()
+    assert saved["code"] == code_digest()
     with open(out / "evaluations.csv") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
