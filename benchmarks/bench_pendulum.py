@@ -139,6 +139,11 @@ def update_flops(config: DDPGConfig) -> float:
     # gradients but the first layer's.
     actor_step = (fwd(actor) + fwd(critic) + fwd(critic[2:]) + action_grad
                   + fwd(actor) + fwd(actor[1:]))
+    if config.batch_norm:
+        # The input's normalisation has a scale and shift to learn, so the first layers' input
+        # gradients are needed too: the critic's in the critic step, the actor's in its own.
+        critic_step += fwd(critic[:1])
+        actor_step += fwd(actor[:1])
     return float(critic_step + actor_step)
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import DDPGConfig
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.networks import Actor, Critic
+from ddpg_tutorial.networks import Actor, Critic, running_statistics
 from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from ddpg_tutorial.seeding import stream_seeds
 
@@ -86,8 +86,9 @@ class DDPGAgent:
         seeds = stream_seeds(seed)
         self.generator = torch.Generator(self.device).manual_seed(seeds["agent"])
         self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
-                           self.generator)
-        self.critic = self.critic_class(obs_dim, act_dim, config.critic_hidden, self.generator)
+                           self.generator, config.batch_norm).eval()
+        self.critic = self.critic_class(obs_dim, act_dim, config.critic_hidden, self.generator,
+                                        config.batch_norm).eval()
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         # fused=True: one kernel per optimiser step instead of a loop over tensors.
@@ -97,10 +98,14 @@ class DDPGAgent:
                                                  weight_decay=config.critic_weight_decay,
                                                  fused=True)
         self.noise = make_noise(config, act_dim, seeds["noise"])
-        # Parameter lists, gathered once: the update runs thousands of times.
+        # Parameter lists, gathered once: the update runs thousands of times. The targets also
+        # average batch normalisation's running statistics, when there are any.
         self._actor_params = list(self.actor.parameters())
-        self._online_params = [*self._actor_params, *self.critic.parameters()]
-        self._target_params = [*self.actor_target.parameters(), *self.critic_target.parameters()]
+        self._online_params = [*self._actor_params, *self.critic.parameters(),
+                               *running_statistics(self.actor), *running_statistics(self.critic)]
+        self._target_params = [*self.actor_target.parameters(), *self.critic_target.parameters(),
+                               *running_statistics(self.actor_target),
+                               *running_statistics(self.critic_target)]
         self._noise_scale = (self.action_high - self.action_low) / 2
 
     @torch.no_grad()
@@ -127,9 +132,18 @@ class DDPGAgent:
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         return self.critic(obs_t, self.actor(obs_t)).squeeze(1).cpu().numpy()
 
+    def normalise_by_batch(self, on: bool) -> None:
+        """Batch normalisation: the online networks normalise by the batch's statistics
+        inside an update (``on``), by their running statistics everywhere else. The target
+        networks always use their running statistics. Without it, nothing to do."""
+        if self.config.batch_norm:
+            self.actor.train(on)
+            self.critic.train(on)
+
     def update(self, batch: Batch) -> UpdateMetrics:
         """One DDPG step on ``batch``: critic, then actor, then both targets."""
         gamma, tau = self.config.gamma, self.config.tau
+        self.normalise_by_batch(True)
 
         # Critic: regress Q(s, a) on the TD target y = r + gamma (1 - terminated) Q'(s', mu'(s')).
         with torch.no_grad():
@@ -149,6 +163,7 @@ class DDPGAgent:
         self.actor_optimizer.step()
 
         soft_update(self._target_params, self._online_params, tau)
+        self.normalise_by_batch(False)
         return UpdateMetrics(critic_loss.detach(), actor_loss.detach(), q.detach().mean())
 
     def start_episode(self) -> None:

@@ -39,7 +39,7 @@ def _is_int(value: Any) -> bool:
 class Config:
     """The fields every algorithm shares. After ``warmup_steps`` of random actions, the agent
     makes one update on a batch of ``batch_size`` transitions every ``update_every``
-    environment steps. The defaults are those of Lillicrap et al. (2015)."""
+    environment steps. The defaults are the numbers of Lillicrap et al. (2015)."""
 
     algorithm: ClassVar[str] = ""
 
@@ -140,9 +140,14 @@ class DDPGConfig(Config):
                                         "noise_sigma_final")
     ou_theta: float = _field(0.15, "Ornstein-Uhlenbeck mean-reversion rate")
     ou_dt: float = _field(1.0, "Ornstein-Uhlenbeck time step of one environment step")
+    batch_norm: bool = _field(False, "batch-normalise the state input, the actor's hidden "
+                                     "layers and the critic's first layer (the paper's "
+                                     "placement)")
 
     def validate(self) -> None:
         super().validate()
+        _check(isinstance(self.batch_norm, bool), "batch_norm", "true or false",
+               self.batch_norm)
         for name in ("noise_sigma", "ou_theta", "ou_dt"):
             value = getattr(self, name)
             _check(_is_number(value), name, "a finite number", value)
@@ -224,9 +229,9 @@ _FAST = dict(actor_hidden=(160, 160), critic_hidden=(160, 160), actor_lr=1e-3, c
              buffer_size=200_000, warmup_steps=1_000, total_steps=10_000)
 
 PRESETS: dict[str, DDPGConfig] = {
-    # Lillicrap et al. (2015), Section 7: their numbers; warm-up, run length, the OU time step
-    # and noise in half-range units are this library's choices.
-    "paper": DDPGConfig(),
+    # Lillicrap et al. (2015), Section 7: their numbers and their batch normalisation; warm-up,
+    # run length, the OU time step and noise in half-range units are this library's choices.
+    "paper": DDPGConfig(batch_norm=True),
     # Tuned for Pendulum-v1 on a laptop CPU (see the benchmark for the measurements).
     "fast": DDPGConfig(**_FAST, noise="gaussian", noise_sigma=0.1),
 }

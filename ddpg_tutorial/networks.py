@@ -35,17 +35,26 @@ def fan_in_uniform_(layer: nn.Linear, bound: float | None = None,
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
+def running_statistics(module: nn.Module) -> list[torch.Tensor]:
+    """The running means and variances of ``module``'s batch normalisation layers (none
+    without them): the target networks average them like weights."""
+    return [buffer for name, buffer in module.named_buffers()
+            if name.endswith(("running_mean", "running_var"))]
+
+
 class Actor(nn.Module):
-    """Deterministic policy mu(s): (B, obs_dim) -> (B, act_dim), inside [low, high].
+    """Deterministic policy mu(s): (B, obs_dim) or (obs_dim,) -> (B, act_dim) or (act_dim,),
+    inside [low, high].
 
     ReLU hidden layers, then tanh, rescaled from [-1, 1] to the action bounds:
-    ``action = center + half_range * tanh(z)``. The weights are drawn from ``generator``
-    (torch's global generator when None), on its device.
+    ``action = center + half_range * tanh(z)``. With ``batch_norm``, as in Lillicrap et al.
+    (2015), the state input and every hidden layer (before its ReLU) are batch-normalised. The
+    weights are drawn from ``generator`` (torch's global generator when None), on its device.
     """
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                  hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
         super().__init__()
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
@@ -56,14 +65,24 @@ class Actor(nn.Module):
         for layer in self.hidden:
             fan_in_uniform_(layer, generator=generator)
         fan_in_uniform_(self.out, FINAL_LAYER_BOUND, generator)
-        self.register_buffer("action_center", ((high + low) / 2).to(self.out.weight.device))
-        self.register_buffer("action_half_range", ((high - low) / 2).to(self.out.weight.device))
+        device = self.out.weight.device
+        # One normalisation for the input and one per hidden layer.
+        self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=device) for n in sizes)
+                      if batch_norm else None)
+        self.register_buffer("action_center", ((high + low) / 2).to(device))
+        self.register_buffer("action_half_range", ((high - low) / 2).to(device))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Actions for a batch of observations: (B, obs_dim) -> (B, act_dim)."""
         x = obs
-        for layer in self.hidden:
-            x = torch.relu(layer(x))
+        if self.norms is None:
+            for layer in self.hidden:
+                x = torch.relu(layer(x))
+        else:
+            x = self.norms[0](x if obs.dim() == 2 else x.unsqueeze(0))  # it needs a batch
+            for layer, norm in zip(self.hidden, self.norms[1:]):
+                x = torch.relu(norm(layer(x)))
+            x = x if obs.dim() == 2 else x.squeeze(0)
         return self.action_center + self.action_half_range * torch.tanh(self.out(x))
 
 
@@ -73,12 +92,14 @@ class Critic(nn.Module):
     The state goes through the first layer alone; the action joins at the
     second layer, which sees the first layer's features h and the action a
     side by side: ``W [h; a] + b``. Its weight matrix is stored as two blocks,
-    ``W [h; a] = W_h h + W_a a``, so no concatenated copy of the batch is made. The weights
+    ``W [h; a] = W_h h + W_a a``, so no concatenated copy of the batch is made. With
+    ``batch_norm``, as in Lillicrap et al. (2015), the layers before the action joins are
+    batch-normalised: the state input and the first layer (before its ReLU). The weights
     are drawn from ``generator`` (torch's global generator when None), on its device.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
         super().__init__()
         if len(hidden) < 2:
             raise ValueError("the critic needs at least two hidden layers")
@@ -96,10 +117,16 @@ class Critic(nn.Module):
         fan_in_uniform_(self.joint_state, joint_bound, generator)
         fan_in_uniform_(self.joint_action, joint_bound, generator)
         fan_in_uniform_(self.out, FINAL_LAYER_BOUND, generator)
+        self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=self.out.weight.device)
+                                    for n in (obs_dim, hidden[0]))
+                      if batch_norm else None)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Q-values of a batch: (B, obs_dim), (B, act_dim) -> (B, 1)."""
-        h = torch.relu(self.first(obs))
+        if self.norms is None:
+            h = torch.relu(self.first(obs))
+        else:
+            h = torch.relu(self.norms[1](self.first(self.norms[0](obs))))
         # W_h h + b from the first block, plus W_a a in the same call (addmm: input + m1 @ m2).
         x = torch.relu(torch.addmm(self.joint_state(h), action, self.joint_action.weight.t()))
         for layer in self.hidden:
@@ -112,10 +139,10 @@ class TwinCritic(nn.Module):
     SAC): (B, obs_dim), (B, act_dim) -> ((B, 1), (B, 1)). Each is a :class:`Critic`."""
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
         super().__init__()
-        self.q1 = Critic(obs_dim, act_dim, hidden, generator)
-        self.q2 = Critic(obs_dim, act_dim, hidden, generator)
+        self.q1 = Critic(obs_dim, act_dim, hidden, generator, batch_norm)
+        self.q2 = Critic(obs_dim, act_dim, hidden, generator, batch_norm)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both critics' Q-values: (B, obs_dim), (B, act_dim) -> (B, 1), (B, 1)."""

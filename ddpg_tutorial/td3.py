@@ -55,6 +55,7 @@ class TD3Agent(DDPGAgent):
         """One TD3 step on ``batch``: both critics; every ``policy_delay``-th call also the
         actor, then all targets."""
         cfg = self.config
+        self.normalise_by_batch(True)
 
         # Critics: regress both Q1 and Q2 on one target, the smaller of the two target critics
         # at a smoothed target action a' = clip(mu'(s') + clip(eps, -c, c), low, high).
@@ -82,6 +83,7 @@ class TD3Agent(DDPGAgent):
             self.actor_optimizer.step()
             soft_update(self._target_params, self._online_params, cfg.tau)
             actor_loss = actor_loss.detach()
+        self.normalise_by_batch(False)
         return TD3Metrics(critic_loss.detach(), q1.detach().mean(), actor_loss)
 
     def state_dict(self) -> dict:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from conftest import tiny_config
 
 from ddpg_tutorial import Batch, DDPGAgent, DDPGError, soft_update
+from ddpg_tutorial.networks import running_statistics
 
 OBS_DIM = 3
 LOW = np.array([-2.0, 0.0], dtype=np.float32)
@@ -199,3 +200,38 @@ def test_agent_state_dict_round_trip():
     batch = random_batch(seed=9)
     # Same optimiser moments too: the next update is identical.
     assert [m.item() for m in other.update(batch)] == [m.item() for m in agent.update(batch)]
+
+
+def test_batch_norm_uses_batch_statistics_in_the_update_and_running_ones_elsewhere():
+    agent = make_agent(batch_norm=True, tau=0.25)
+    # Acting and estimating values leave the running statistics alone.
+    obs = np.random.default_rng(0).normal(size=(10, OBS_DIM))
+    before = [s.clone() for s in running_statistics(agent.actor)]
+    agent.act(obs[0])
+    agent.estimate_value(obs)
+    assert all(torch.equal(a, b) for a, b in zip(before, running_statistics(agent.actor)))
+    # An update moves them, and the targets' copies move by tau towards them.
+    target_before = [s.clone() for s in running_statistics(agent.actor_target)]
+    batch = random_batch()
+    agent.update(batch)
+    after = running_statistics(agent.actor)
+    assert not torch.allclose(after[0], before[0])
+    # The actor's input statistics: one step of momentum 0.1 towards the batch's mean (the
+    # actor sees the batch's states once, for its loss; its target sees s' in eval mode).
+    torch.testing.assert_close(after[0], 0.9 * before[0] + 0.1 * batch.obs.mean(0))
+    for t, t0, s in zip(running_statistics(agent.actor_target), target_before, after):
+        torch.testing.assert_close(t, 0.75 * t0 + 0.25 * s)
+    # Outside the update every network is back in evaluation mode.
+    for name in ("actor", "critic", "actor_target", "critic_target"):
+        assert not getattr(agent, name).training, name
+
+
+def test_a_batch_normalised_agent_learns_on_a_fixed_batch_and_round_trips():
+    agent = make_agent(batch_norm=True)
+    batch = random_batch()
+    losses = [agent.update(batch).critic_loss.item() for _ in range(200)]
+    assert losses[-1] < 0.5 * losses[0]
+    other = DDPGAgent(OBS_DIM, LOW, HIGH, tiny_config(batch_norm=True), seed=123)
+    other.load_state_dict(copy.deepcopy(agent.state_dict()))
+    obs = np.random.default_rng(2).normal(size=(10, OBS_DIM))
+    np.testing.assert_array_equal(other.act(obs), agent.act(obs))

@@ -32,6 +32,7 @@ def test_paper_preset_has_the_papers_numbers():
     assert paper.noise_sigma == 0.2
     assert paper.actor_hidden == (400, 300)
     assert paper.critic_hidden == (400, 300)
+    assert paper.batch_norm  # on the state input and the layers before the action
 
 
 # (changes, field named in the message, allowed range quoted in the message)
@@ -117,4 +118,4 @@ def test_replace_changes_only_the_given_fields_and_configs_are_frozen():
     assert dataclasses.replace(changed, gamma=0.99, actor_hidden=(400, 300)) == base
     with pytest.raises(dataclasses.FrozenInstanceError):
         base.gamma = 0.5
-    assert hash(base) == hash(DDPGConfig())
+    assert hash(base) == hash(DDPGConfig(batch_norm=True))

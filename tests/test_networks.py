@@ -130,3 +130,44 @@ def test_split_second_layer_equals_one_layer_on_the_concatenation():
 def test_critic_needs_two_hidden_layers():
     with pytest.raises(ValueError, match="two hidden layers"):
         Critic(3, 1, hidden=(64,))
+
+
+def test_batch_norm_sits_where_the_paper_puts_it():
+    torch.manual_seed(0)
+    actor = Actor(OBS_DIM, LOW, HIGH, hidden=(40, 30), batch_norm=True)
+    critic = Critic(OBS_DIM, ACT_DIM, hidden=(40, 30), batch_norm=True)
+    # The actor: its input and every hidden layer; the critic: its input and its first layer,
+    # the layers before the action joins.
+    assert [norm.num_features for norm in actor.norms] == [OBS_DIM, 40, 30]
+    assert [norm.num_features for norm in critic.norms] == [OBS_DIM, 40]
+    # In training mode each normalised quantity has mean 0 and variance 1 over the batch.
+    obs = 5.0 + 3.0 * torch.randn(256, OBS_DIM)
+    seen = []
+    for norm in (*actor.norms, *critic.norms):
+        norm.register_forward_hook(lambda module, args, out: seen.append(out))
+    actor(obs)
+    critic(obs, torch.rand(256, ACT_DIM))
+    assert len(seen) == 5
+    for out in seen:
+        torch.testing.assert_close(out.mean(0), torch.zeros(out.shape[1]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.var(0, unbiased=False), torch.ones(out.shape[1]),
+                                   atol=1e-3, rtol=0)
+
+
+def test_without_batch_norm_the_networks_hold_no_norm_layers():
+    actor, critic = Actor(OBS_DIM, LOW, HIGH), Critic(OBS_DIM, ACT_DIM)
+    assert actor.norms is None and critic.norms is None
+    assert not any("norm" in name for name in (*actor.state_dict(), *critic.state_dict()))
+
+
+def test_a_batch_normalised_actor_in_eval_mode_acts_on_one_observation():
+    torch.manual_seed(0)
+    actor = Actor(OBS_DIM, LOW, HIGH, hidden=(40, 30), batch_norm=True)
+    actor(torch.randn(64, OBS_DIM))  # training mode: the running statistics move
+    actor.eval()
+    obs = torch.randn(5, OBS_DIM)
+    with torch.no_grad():
+        one_by_one = torch.stack([actor(o) for o in obs])
+        together = actor(obs)
+    assert one_by_one.shape == (5, ACT_DIM)
+    torch.testing.assert_close(one_by_one, together)
