@@ -223,17 +223,21 @@ class SACConfig(Config):
                "target_entropy", "None or a finite number", self.target_entropy)
 
 
-# Tuned for Pendulum-v1 on a laptop CPU: the fields every algorithm's fast preset shares.
-_FAST = dict(actor_hidden=(160, 160), critic_hidden=(160, 160), actor_lr=1e-3, critic_lr=2e-3,
-             critic_weight_decay=0.0, gamma=0.98, tau=1e-2, batch_size=256, update_every=2,
-             buffer_size=200_000, warmup_steps=1_000, total_steps=10_000)
+# The fast presets: Pendulum-v1 in 10,000 steps on a laptop CPU. DDPG's and TD3's are the best
+# configurations ``ddpg-tutorial tune`` found (20 trials each, tuning seeds 1000-1002), rounded
+# to two significant digits; on the held-out seeds 100-109 they reached -200 in fewer steps
+# than the hand-made presets of version 0.2 (benchmarks/README.md). SAC's tuned configuration
+# did not beat its hand-made preset there, so that one stays.
+_SHORT = dict(critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000,
+              total_steps=10_000)
 
 PRESETS: dict[str, DDPGConfig] = {
     # Lillicrap et al. (2015), Section 7: their numbers and their batch normalisation; warm-up,
     # run length, the OU time step and noise in half-range units are this library's choices.
     "paper": DDPGConfig(batch_norm=True),
-    # Tuned for Pendulum-v1 on a laptop CPU (see the benchmark for the measurements).
-    "fast": DDPGConfig(**_FAST, noise="gaussian", noise_sigma=0.1),
+    "fast": DDPGConfig(**_SHORT, actor_hidden=(128, 128), critic_hidden=(128, 128),
+                       actor_lr=2.4e-4, critic_lr=2.7e-3, gamma=0.99, tau=0.015,
+                       batch_size=256, update_every=1, noise="ou", noise_sigma=0.16),
 }
 
 TD3_PRESETS: dict[str, TD3Config] = {
@@ -243,7 +247,11 @@ TD3_PRESETS: dict[str, TD3Config] = {
     # last layers start in U(-3e-3, 3e-3); the paper's random warm-up was 10,000 steps on
     # HalfCheetah and Ant (--set warmup_steps=10000 there), 1,000 elsewhere.
     "paper": TD3Config(),
-    "fast": TD3Config(**_FAST, noise_sigma=0.1),
+    # The tuning kept clipped double Q-learning and target smoothing but no policy delay.
+    "fast": TD3Config(**_SHORT, actor_hidden=(256, 256), critic_hidden=(256, 256),
+                      actor_lr=4.9e-4, critic_lr=2.1e-3, gamma=0.97, tau=0.023,
+                      batch_size=128, update_every=1, noise="ou", noise_sigma=0.45,
+                      policy_delay=1, target_noise=0.23),
 }
 
 SAC_PRESETS: dict[str, SACConfig] = {
@@ -251,7 +259,9 @@ SAC_PRESETS: dict[str, SACConfig] = {
     # target entropy -dim(A), one gradient step per environment step. Unlike the paper, the
     # critics take the action at their second layer.
     "paper": SACConfig(gamma=0.99),
-    "fast": SACConfig(**{**_FAST, "actor_lr": 1e-3, "critic_lr": 1e-3}, alpha_lr=1e-3),
+    "fast": SACConfig(**_SHORT, actor_hidden=(160, 160), critic_hidden=(160, 160),
+                      actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3, gamma=0.98, tau=1e-2,
+                      batch_size=256, update_every=2),
 }
 
 #: Every algorithm's presets, by algorithm name.

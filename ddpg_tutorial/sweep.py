@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +61,11 @@ class RunSpec:
 
     def folder(self, out: Path) -> Path:
         return out / self.group / f"seed{self.seed}"
+
+    def record(self) -> dict[str, Any]:
+        """What the run's ``config.json`` holds, but for the code digest."""
+        return {"env_id": self.env_id, "algorithm": self.algorithm, "seed": self.seed,
+                **self.config().to_dict()}
 
     def train_command(self, out: Path) -> list[str]:
         """The ``ddpg-tutorial train`` arguments that start (or resume) this run."""
@@ -302,3 +308,22 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
     writer.writerows(rows)
     atomic_write(out / SUMMARY_FILE, lambda f: f.write(text.getvalue().encode()))
     return rows
+
+
+#: What :func:`keep_results` keeps of each run.
+KEPT_FILES = (CONFIG_FILE, "evaluations.csv")
+
+
+def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) -> None:
+    """Copy what the statistics of a sweep need from ``out`` to ``dest``: ``summary.csv``,
+    ``sweep.json`` and each run's :data:`KEPT_FILES` (no checkpoints, no replay), small
+    enough for version control. The folders of the specs' groups in ``dest`` are replaced."""
+    out, dest = Path(out), Path(dest)
+    for group in {spec.group for spec in specs}:
+        shutil.rmtree(dest / group, ignore_errors=True)
+    for spec in specs:
+        spec.folder(dest).mkdir(parents=True)
+        for name in KEPT_FILES:
+            shutil.copyfile(spec.folder(out) / name, spec.folder(dest) / name)
+    for name in (SUMMARY_FILE, SWEEP_FILE):
+        shutil.copyfile(out / name, dest / name)

@@ -2,7 +2,6 @@
 
 import copy
 import json
-import math
 
 import numpy as np
 import pytest
@@ -259,7 +258,7 @@ def test_td3_agent_is_ddpgs_with_a_twin_critic():
     td3 = agent("td3")
     assert isinstance(td3, TD3Agent) and isinstance(td3.critic, TwinCritic)
     assert isinstance(agent("sac"), SACAgent)
-    assert math.isclose(td3.config.tau, 1e-2)  # the fast preset's
+    assert td3.config.tau == get_preset("fast", "td3").tau
 
 
 # The command line -------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import (NOT_REACHED, Estimate, interval_estimates, load_sweep,
                                  median_estimates, performance_profile, report,
                                  sample_efficiency)
-from ddpg_tutorial.sweep import make_grid, parse_seeds, parse_values, read_evaluations, sweep
+from ddpg_tutorial.sweep import (KEPT_FILES, keep_results, make_grid, parse_seeds, parse_values,
+                                 read_evaluations, sweep)
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
@@ -280,3 +281,21 @@ def test_runs_record_the_code_digest(finished_sweep):
         assert row["code"] == code_digest()
         config = json.loads((finished_sweep / row["folder"] / "config.json").read_text())
         assert config["code"] == code_digest()
+
+
+def test_kept_results_hold_what_statistics_need_and_nothing_heavy(finished_sweep, tmp_path):
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    keep_results(specs, finished_sweep, tmp_path)
+    kept = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    runs = [spec.folder(Path(".")).as_posix() for spec in specs]
+    assert kept == sorted(["summary.csv", "sweep.json",
+                           *(f"{run}/{name}" for run in runs for name in KEPT_FILES)])
+    # The statistics read the kept folder as they read the sweep's.
+    kept_results, results = load_sweep(tmp_path), load_sweep(finished_sweep)
+    assert kept_results.rows == results.rows
+    for group, curve in results.curves.items():
+        np.testing.assert_array_equal(kept_results.curves[group], curve)
+    # What a run's config.json records is what its spec says.
+    for spec in specs:
+        saved = json.loads((spec.folder(tmp_path) / "config.json").read_text())
+        assert {k: v for k, v in saved.items() if k != "code"} == spec.record()

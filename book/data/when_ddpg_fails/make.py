@@ -21,7 +21,7 @@ The two bugs are code, not config fields, so those runs go through the Python AP
 (:func:`make_trainer`) instead of the sweep's ``ddpg-tutorial train`` processes; they write
 the same files. Everything trains in ``runs/when_ddpg_fails/`` (``--work``), a sweep folder: a
 make.py that was stopped continues there. Then only the small files are copied into this
-folder: ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
+folder (``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
 ``evaluations.csv``. The chapter computes every statistic from them.
 
 ``tests/test_book_data.py`` fails when the stored runs no longer match the library (its code
@@ -44,16 +44,14 @@ import torch
 from ddpg_tutorial import Trainer, get_preset
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.sweep import (SUMMARY_FILE, SWEEP_FILE, RunSpec, is_finished, make_grid,
+from ddpg_tutorial.sweep import (SWEEP_FILE, RunSpec, is_finished, keep_results, make_grid,
                                  summarise, sweep)
-from ddpg_tutorial.training import CONFIG_FILE
 
 HERE = Path(__file__).resolve().parent
 ENV_ID = "Pendulum-v1"
 PRESET = "fast"
 SEEDS = tuple(range(100, 110))
 THRESHOLD = -200.0
-KEPT_FILES = (CONFIG_FILE, "evaluations.csv")  #: what each run keeps in this folder
 
 
 # The two bugs ------------------------------------------------------------------------------
@@ -124,9 +122,7 @@ def bug_specs() -> list[RunSpec]:
 def planned_runs() -> dict[str, dict]:
     """Every run this script makes: its folder, relative to this one, and what its
     ``config.json`` holds, but for the code digest."""
-    return {spec.folder(Path(".")).as_posix():
-            {"env_id": spec.env_id, "algorithm": spec.algorithm, "seed": spec.seed,
-             **spec.config().to_dict()}
+    return {spec.folder(Path(".")).as_posix(): spec.record()
             for spec in baseline_specs() + bug_specs()}
 
 
@@ -151,16 +147,8 @@ def train_bugs(work: Path) -> None:
         make_trainer(spec.group, spec.seed, out_dir=folder).run()
 
 
-def copy_small_files(work: Path) -> None:
-    """Replace the stored runs in this folder with the small files of the runs in ``work``."""
-    for group in ("ddpg-fast", *BUGS):
-        shutil.rmtree(HERE / group, ignore_errors=True)
-    for spec in baseline_specs() + bug_specs():
-        for name in KEPT_FILES:
-            target = spec.folder(HERE) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(spec.folder(work) / name, target)
-    shutil.copyfile(work / SUMMARY_FILE, HERE / SUMMARY_FILE)
+def write_sweep_description() -> None:
+    """Replace the kept ``sweep.json`` by one that describes each group."""
     text = json.dumps(sweep_description(), indent=1) + "\n"
     atomic_write(HERE / SWEEP_FILE, lambda f: f.write(text.encode()))
 
@@ -179,7 +167,8 @@ def main() -> None:
     unfinished = [row["folder"] for row in rows if row["status"] != "finished"]
     if unfinished:
         sys.exit(f"runs not finished: {unfinished}")
-    copy_small_files(args.work)
+    keep_results(baseline_specs() + bug_specs(), args.work, HERE)
+    write_sweep_description()
     print(f"wrote {len(rows)} runs into {HERE}")
 
 

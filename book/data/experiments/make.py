@@ -1,0 +1,80 @@
+"""The stored runs of the chapter "Experiments" (book/08_experiments.ipynb).
+
+Run from the repository root (about an hour of CPU time; ``--jobs`` runs at a time):
+
+    .venv/bin/python book/data/experiments/make.py [--jobs 2]
+
+DDPG on Pendulum-v1, every configuration on the seeds 100-109 (held out: the presets were
+tuned on seeds 1000-1002, and the chapters train on seeds 0-2):
+
+- ``ddpg-fast``: the ``fast`` preset, 10,000 steps;
+- ``ddpg-fast-paper-tau``: the ``fast`` preset with the paper's target rate tau, 10,000 steps;
+- ``ddpg-paper``: the ``paper`` preset, 20,000 steps, a third of its 60,000 (its first 10,000
+  are the same run as a 10,000-step one: nothing before then depends on the length);
+- ``ddpg-paper-no-batch-norm``: the ``paper`` preset without batch normalisation, 20,000
+  steps.
+
+It is one ``ddpg-tutorial sweep`` (the same runs as ``ddpg-tutorial sweep --preset ...`` with
+these ``--set`` overrides) in ``runs/experiments/`` (``--work``); a make.py that was stopped
+continues there. Then only the small files are kept in this folder (``keep_results``):
+``sweep.json``, ``summary.csv``, and each run's ``config.json`` and ``evaluations.csv``. The
+chapter computes every statistic from them. ``tests/test_book_data.py`` fails when the stored
+runs no longer match the library (its code digest) or what :func:`specs` asks for now (a
+changed preset); then run this script again.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from ddpg_tutorial import get_preset
+from ddpg_tutorial.source import code_digest
+from ddpg_tutorial.sweep import RunSpec, keep_results, sweep
+
+HERE = Path(__file__).resolve().parent
+ENV_ID = "Pendulum-v1"
+SEEDS = tuple(range(100, 110))
+THRESHOLD = -200.0
+LONG = 20_000  #: the paper preset's runs: a third of its 60,000 steps, for the time they take
+
+
+def specs() -> list[RunSpec]:
+    """Every run, grouped by configuration."""
+    paper = get_preset("paper")
+    groups = {
+        "ddpg-fast": ("fast", ()),
+        "ddpg-fast-paper-tau": ("fast", (("tau", paper.tau),)),
+        "ddpg-paper": ("paper", (("total_steps", LONG),)),
+        "ddpg-paper-no-batch-norm": ("paper", (("batch_norm", False), ("total_steps", LONG))),
+    }
+    return [RunSpec(ENV_ID, "ddpg", preset, overrides, seed, group)
+            for group, (preset, overrides) in groups.items() for seed in SEEDS]
+
+
+def planned_runs() -> dict[str, dict]:
+    """Every run this script makes: its folder, relative to this one, and what its
+    ``config.json`` holds, but for the code digest."""
+    return {spec.folder(Path(".")).as_posix(): spec.record() for spec in specs()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("runs/experiments"),
+                        help="the sweep folder the runs train in (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs at a time (default: one per core)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"code digest {code_digest()}; training in {args.work}", flush=True)
+    # The longest runs first, so that the last minutes are not one long run alone.
+    runs = sorted(specs(), key=lambda spec: -spec.config().total_steps)
+    sweep(runs, args.work, args.jobs, threshold=THRESHOLD)
+    keep_results(specs(), args.work, HERE)
+    print(f"wrote {len(runs)} runs into {HERE}")
+
+
+if __name__ == "__main__":
+    main()
