@@ -88,7 +88,7 @@ def test_td_target_adds_the_reward():
 
 
 def test_updates_on_a_fixed_batch_lower_the_td_error():
-    agent = make_agent(critic_lr=1e-3, actor_lr=1e-4)
+    agent = make_agent(critic_lr=1e-3, actor_lr=1e-4, gamma=0.9, tau=0.01)
     batch = random_batch(n=64, seed=3)
     losses = [agent.update(batch).critic_loss.item() for _ in range(300)]
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
@@ -120,7 +120,7 @@ def test_actor_update_raises_the_critics_value():
 
 @pytest.mark.parametrize("explore", [False, True])
 def test_act_shapes_and_dtype(explore):
-    agent = make_agent()
+    agent = make_agent(noise="gaussian")  # OU noise needs reset(5) for a batch (tested below)
     one, batch = agent.act(np.zeros(OBS_DIM), explore), agent.act(np.zeros((5, OBS_DIM)), explore)
     assert one.shape == (2,) and batch.shape == (5, 2)
     assert one.dtype == batch.dtype == np.float32  # with noise too, not float64
