@@ -7,7 +7,8 @@
 2. Each chapter of ``_toc.yml`` opens in headless Chromium (Debian's ``chromium``, no network):
    the page shows the chapter's title and number, MathJax has typeset its math, code cells have
    copy buttons and the page offers its ``.ipynb`` for download. It has exercises
-   (sphinx-exercise), and sphinx-togglebutton folds every solution until it is clicked. The
+   (sphinx-exercise), and sphinx-togglebutton folds every solution until it is clicked. Every
+   figure shows a readable image and a numbered caption. The
    training chapter shows its learning curve (a PNG) and an animated GIF; the search page finds
    pages; the bibliography lists entries.
 3. With ``--screenshots DIR``, a PNG screenshot of each chapter page is written into DIR.
@@ -29,6 +30,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
 from PIL import Image
 
@@ -208,6 +210,22 @@ def image_file(page: Path, src: str) -> Path | None:
     return target[0] if target and target[0].is_file() else None
 
 
+def image_size(page: Path, src: str) -> tuple[int, int]:
+    """Width and height of the image file ``src`` of ``page`` ((0, 0) if unreadable)."""
+    path = image_file(page, src)
+    if path is None:
+        return (0, 0)
+    try:
+        if path.suffix.lower() == ".svg":  # a vector image: the size its viewBox declares
+            root = ElementTree.parse(path).getroot()
+            _, _, width, height = (float(v) for v in root.get("viewBox", "0 0 0 0").split())
+            return (int(width), int(height)) if root.tag.endswith("svg") else (0, 0)
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, ValueError, ElementTree.ParseError):
+        return (0, 0)
+
+
 def check_chapter(root: Path, number: int, docname: str, results: Results,
                   shots: Path | None) -> None:
     page = root / f"{docname}.html"
@@ -261,6 +279,12 @@ def check_chapter(root: Path, number: int, docname: str, results: Results,
         results.check('class="caption-number"' in caption,
                       f"{name}: figure caption numbered: {normalize(caption)[:60]}",
                       "caption without a number (numfig)")
+    for figure in re.findall(r"<figure\b.*?</figure>", static, flags=re.S):
+        caption = normalize(re.sub(r"<[^>]+>", " ", figure))[:50]
+        sizes = [image_size(page, src) for src in re.findall(r'<img [^>]*src="([^"]+)"', figure)]
+        results.check(any(w >= 100 and h >= 100 for w, h in sizes),
+                      f"{name}: figure shows its image: {caption}",
+                      f"no readable image of at least 100 x 100 pixels (found {sizes})")
 
     if docname == TRAINING_CHAPTER:
         check_training_images(page, name, parsed.imgs, results)
