@@ -11,6 +11,7 @@ sweep that was stopped (Ctrl-C, a killed machine) continues where it was.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import itertools
@@ -33,6 +34,7 @@ from tqdm import tqdm
 from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE
 from ddpg_tutorial.training_state import STATE_FILE
 
@@ -327,3 +329,22 @@ def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) ->
             shutil.copyfile(spec.folder(out) / name, spec.folder(dest) / name)
     for name in (SUMMARY_FILE, SWEEP_FILE):
         shutil.copyfile(out / name, dest / name)
+
+
+def make_kept_sweep(description: str, specs: Sequence[RunSpec], dest: str | Path,
+                    default_work: str | Path, threshold: float | None = None,
+                    argv: Sequence[str] | None = None) -> None:
+    """The command line of a script that makes a sweep kept under version control (the book's
+    stored runs): ``--work DIR`` (default ``default_work``) is the sweep folder the runs train
+    in, ``--jobs N`` the runs at a time. Runs :func:`sweep` there (a stopped script continues),
+    then :func:`keep_results` into ``dest``."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path(default_work),
+                        help="the sweep folder the runs train in (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs at a time (default: one per core)")
+    args = parser.parse_args(argv)
+    print(f"code digest {code_digest()}; training in {args.work}", flush=True)
+    sweep(specs, args.work, args.jobs, threshold=threshold)
+    keep_results(specs, args.work, dest)
+    print(f"wrote {len(specs)} runs into {dest}")

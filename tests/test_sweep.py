@@ -24,8 +24,8 @@ from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import (NOT_REACHED, Estimate, interval_estimates, load_sweep,
                                  median_estimates, performance_profile, report,
                                  sample_efficiency)
-from ddpg_tutorial.sweep import (KEPT_FILES, keep_results, make_grid, parse_seeds, parse_values,
-                                 read_evaluations, sweep)
+from ddpg_tutorial.sweep import (KEPT_FILES, keep_results, make_grid, make_kept_sweep, parse_seeds,
+                                 parse_values, read_evaluations, sweep)
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
@@ -299,3 +299,13 @@ def test_kept_results_hold_what_statistics_need_and_nothing_heavy(finished_sweep
     for spec in specs:
         saved = json.loads((spec.folder(tmp_path) / "config.json").read_text())
         assert {k: v for k, v in saved.items() if k != "code"} == spec.record()
+
+
+def test_a_kept_sweep_script_continues_its_sweep_and_keeps_the_results(finished_sweep, tmp_path,
+                                                                      capsys):
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    # Every run of the sweep has finished, so nothing trains; the results are kept.
+    make_kept_sweep("Make the data.", specs, tmp_path / "kept", "unused",
+                    threshold=-1300, argv=["--work", str(finished_sweep), "--jobs", "1"])
+    assert f"wrote 4 runs into {tmp_path / 'kept'}" in capsys.readouterr().out
+    assert load_sweep(tmp_path / "kept").rows == load_sweep(finished_sweep).rows

@@ -23,13 +23,9 @@ digest) or what :func:`specs` asks for now (a changed preset); then run this scr
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import torch
-
-from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.sweep import RunSpec, keep_results, sweep
+from ddpg_tutorial.sweep import RunSpec, make_kept_sweep
 
 HERE = Path(__file__).resolve().parent
 ENV_ID = "InvertedPendulum-v5"
@@ -56,19 +52,5 @@ def planned_runs() -> dict[str, dict]:
     return {spec.folder(Path(".")).as_posix(): spec.record() for spec in specs()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("runs/beyond_pendulum"),
-                        help="the sweep folder the runs train in (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="runs at a time (default: one per core)")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    print(f"code digest {code_digest()}; training in {args.work}", flush=True)
-    sweep(specs(), args.work, args.jobs, threshold=THRESHOLD)
-    keep_results(specs(), args.work, HERE)
-    print(f"wrote {len(specs())} runs into {HERE}")
-
-
 if __name__ == "__main__":
-    main()
+    make_kept_sweep(__doc__, specs(), HERE, "runs/beyond_pendulum", THRESHOLD)
