@@ -177,6 +177,8 @@ class TD3Config(DDPGConfig):
     noise: NoiseKind = _field("gaussian", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or "
                                           "'gaussian'")
     noise_sigma: float = _field(0.1, "noise scale, in units of the action half-range")
+    clipped_double_q: bool = _field(True, "the TD target takes the smaller of the two target "
+                                          "critics (False: the first alone, for ablations)")
     policy_delay: int = _field(2, "critic updates per actor and target update")
     target_noise: float = _field(0.2, "std of the noise on the target action (target policy "
                                       "smoothing), in half-ranges")
@@ -185,6 +187,8 @@ class TD3Config(DDPGConfig):
 
     def validate(self) -> None:
         super().validate()
+        _check(isinstance(self.clipped_double_q, bool), "clipped_double_q", "true or false",
+               self.clipped_double_q)
         _check(_is_int(self.policy_delay) and self.policy_delay > 0, "policy_delay",
                "a positive integer", self.policy_delay)
         for name in ("target_noise", "target_noise_clip"):

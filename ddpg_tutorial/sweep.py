@@ -264,8 +264,9 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
 
 
 def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:
-    groups = {spec.group: {"algorithm": spec.algorithm, "preset": spec.preset,
-                           "overrides": dict(spec.overrides)} for spec in specs}
+    groups = {spec.group: {"env_id": spec.env_id, "algorithm": spec.algorithm,
+                           "preset": spec.preset, "overrides": dict(spec.overrides)}
+              for spec in specs}
     data = {"env_id": specs[0].env_id, "threshold": threshold, "groups": groups,
             "seeds": sorted({spec.seed for spec in specs})}
     text = json.dumps(data, indent=1) + "\n"
@@ -313,7 +314,7 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
 
 
 #: What :func:`keep_results` keeps of each run.
-KEPT_FILES = (CONFIG_FILE, "evaluations.csv")
+KEPT_FILES = (CONFIG_FILE, "evaluations.csv", "losses.csv")
 
 
 def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) -> None:

@@ -3,7 +3,8 @@
 Everything but the update is DDPG's (:class:`.DDPGAgent`): the actor, acting with noise,
 checkpoints. The critic is a pair of critics, and the update makes the changes:
 
-1. **Clipped double Q-learning**: the TD target takes the smaller of two target critics.
+1. **Clipped double Q-learning**: the TD target takes the smaller of two target critics
+   (``clipped_double_q=False`` takes the first alone, as DDPG would, for ablations).
 2. **Target policy smoothing**: the target action gets clipped Gaussian noise.
 3. **Delayed policy updates**: the actor and all targets move once every ``policy_delay``
    critic updates.
@@ -65,7 +66,8 @@ class TD3Agent(DDPGAgent):
                                                        cfg.target_noise_clip)
             next_action = self.actor_target(batch.next_obs) + self._half_range * smoothing
             next_action = next_action.clamp(self._low, self._high)
-            next_q = torch.minimum(*self.critic_target(batch.next_obs, next_action))
+            next_q1, next_q2 = self.critic_target(batch.next_obs, next_action)
+            next_q = torch.minimum(next_q1, next_q2) if cfg.clipped_double_q else next_q1
             td_target = batch.reward + cfg.gamma * (1.0 - batch.terminated) * next_q
         q1, q2 = self.critic(batch.obs, batch.action)
         critic_loss = F.mse_loss(q1, td_target) + F.mse_loss(q2, td_target)

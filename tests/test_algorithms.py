@@ -108,8 +108,9 @@ def test_td3_target_smoothing_noise_is_clipped():
     assert bool((offset[inside].abs() > 0.49).any())  # the clip was reached: noise was applied
 
 
-def test_td3_target_takes_the_smaller_of_the_twin_target_critics():
-    td3 = agent("td3", gamma=0.9, target_noise=0.0)
+@pytest.mark.parametrize("clipped", [True, False])
+def test_td3_target_takes_the_smaller_of_the_twin_target_critics(clipped):
+    td3 = agent("td3", gamma=0.9, target_noise=0.0, clipped_double_q=clipped)
     with torch.no_grad():
         td3.critic_target.q1.out.bias.fill_(5.0)
         td3.critic_target.q2.out.bias.fill_(-3.0)  # the smaller, everywhere
@@ -119,7 +120,7 @@ def test_td3_target_takes_the_smaller_of_the_twin_target_critics():
         q2_next = td3.critic_target.q2(batch.next_obs, next_action)
         q1_next = td3.critic_target.q1(batch.next_obs, next_action)
         assert bool((q2_next < q1_next).all())
-        y = batch.reward + 0.9 * q2_next
+        y = batch.reward + 0.9 * (q2_next if clipped else q1_next)  # without it: Q1' alone
         q1, q2 = td3.critic(batch.obs, batch.action)
         expected = (F.mse_loss(q1, y) + F.mse_loss(q2, y)).item()
     assert td3.update(batch).critic_loss.item() == pytest.approx(expected, rel=1e-5)
