@@ -6,7 +6,7 @@ Every run is a process of its own on one PyTorch thread, ``--jobs`` at a time, q
 ours and SB3's runs alternate and both see the same machine. Three measurements, reported apart:
 
 1. **Implementation**: ours and SB3's DDPG, TD3 and SAC with identical hyperparameters and
-   network shapes (``IDENTICAL``), 11,000 steps on seeds 100-102: environment steps per second
+   network shapes (``IDENTICAL``), 11,000 steps on seeds 100-109: environment steps per second
    of training (the one evaluation at the end left out), and the ratio ours / SB3.
 2. **End to end**: the ``fast`` preset of each of our algorithms against the RL Zoo's
    Pendulum-v1 configurations of SB3's DDPG, TD3 and SAC (``ZOO``), on the held-out seeds
@@ -45,7 +45,7 @@ ENV_ID = "Pendulum-v1"
 OBS_DIM, ACT_DIM = 3, 1
 SOLVED = -200.0
 RESULTS = Path(__file__).parent / "results" / "sb3"
-IMPLEMENTATION_SEEDS = (100, 101, 102)
+IMPLEMENTATION_SEEDS = tuple(range(100, 110))
 END_TO_END_SEEDS = tuple(range(100, 110))
 IMPLEMENTATION_STEPS = 11_000
 
@@ -269,32 +269,41 @@ def steps_to_solve(run: dict) -> tuple[float, float]:
 
 
 def report() -> str:
+    from ddpg_tutorial.stats import median_estimates
+
     floor = json.loads((RESULTS / "floor-ours-ddpg-seed0.json").read_text())
     machine = json.loads((RESULTS / "machine.json").read_text())
-    lines = [f"Machine: {machine['machine']}; every run on one PyTorch thread, "
-             f"{machine['jobs']} runs at a time.", "",
+    jobs = machine["jobs"]  # measurement -> runs at a time
+    lines = [f"Machine: {machine['machine']}; every run on one PyTorch thread.", "",
              "### 1. The implementation, at identical hyperparameters", "",
-             f"{IMPLEMENTATION_STEPS:,} steps on seeds "
+             f"{jobs['implementation']} run(s) at a time. "
+             + f"{IMPLEMENTATION_STEPS:,} steps on seeds "
              f"{', '.join(map(str, IMPLEMENTATION_SEEDS))}; hyperparameters on both sides: "
              + ", ".join(f"{k} {v}" for k, v in IDENTICAL.items()) + ".", "",
-             "| algorithm | ours, env steps/s | SB3, env steps/s | **ours / SB3** |",
-             "|---|---|---|---|"]
+             "| algorithm | seeds | ours, env steps/s | SB3, env steps/s | **ours / SB3** |",
+             "|---|---|---|---|---|"]
     speed = {}
     for algorithm in ALGORITHMS:
-        rates = {side: [r["env_steps"] / r["training_s"]
-                        for r in load("implementation", side, algorithm)]
-                 for side in ("ours", "sb3")}
-        speed[algorithm] = {side: float(np.median(v)) for side, v in rates.items()}
-        ratio = speed[algorithm]["ours"] / speed[algorithm]["sb3"]
-        lines.append(f"| {algorithm} | {' / '.join(f'{v:.0f}' for v in rates['ours'])} "
-                     f"| {' / '.join(f'{v:.0f}' for v in rates['sb3'])} | **{ratio:.2f}x** |")
-    lines += ["", "(one value per seed; the ratio is of the medians)", "",
+        runs = {side: {r["seed"]: r["env_steps"] / r["training_s"]
+                       for r in load("implementation", side, algorithm)}
+                for side in ("ours", "sb3")}
+        seeds = sorted(runs["ours"].keys() & runs["sb3"].keys())
+        rates = {side: np.array([runs[side][seed] for seed in seeds]) for side in runs}
+        ratios = rates["ours"] / rates["sb3"]  # per seed: the two ran one after the other
+        ci = median_estimates({**rates, "ratio": ratios})
+        speed[algorithm] = {side: ci[side].point for side in rates}
+        lines.append(f"| {algorithm} | {len(seeds)} | {ci['ours'].format()} "
+                     f"| {ci['sb3'].format()} | **{ci['ratio'].format('.2f')}x** |")
+    lines += ["", "(medians over the seeds with 95% bootstrap confidence intervals; the ratio "
+              "is the median of the per-seed ratios, ours and SB3 on the same seed having run "
+              "one after the other)", "",
               "### 2. End to end: our fast presets against the RL Zoo's configurations", ""]
     if not list(RESULTS.glob("end_to_end-*.json")):
         lines += ["Not measured yet (`--only end_to_end`).", ""]
     else:
-        lines += end_to_end_report()
-    lines += ["### 3. The loop against the physical limit (DDPG, identical settings above)", ""]
+        lines += [f"{jobs['end_to_end']} run(s) at a time.", ""] + end_to_end_report()
+    lines += ["### 3. The loop against the physical limit (DDPG, identical settings above)", "",
+              f"The floor measured with {jobs['floor']} run(s) at a time.", ""]
     measured = 1e3 / speed["ddpg"]["ours"]
     lines += [f"- measured training time per environment step: {measured:.3f} ms",
               f"- floor: update {floor['mflop_per_update']:.1f} MFLOP at "
@@ -351,9 +360,12 @@ def main() -> None:
         for path in RESULTS.glob("*.json"):
             path.unlink()
     if not args.report_only:
-        (RESULTS / "machine.json").write_text(json.dumps(
+        machine_file = RESULTS / "machine.json"
+        jobs_by_kind = (json.loads(machine_file.read_text())["jobs"]
+                        if machine_file.exists() else {})
+        machine_file.write_text(json.dumps(
             {"machine": f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}",
-             "jobs": args.jobs}) + "\n")
+             "jobs": {**jobs_by_kind, **{kind: args.jobs for kind in args.only}}}) + "\n")
         todo = [job for job in jobs() if job[0] in args.only and not result_path(job).exists()]
         with ProcessPoolExecutor(args.jobs) as pool:
             for line in pool.map(run_job, todo):

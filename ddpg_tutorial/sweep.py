@@ -171,6 +171,10 @@ def _check_same_config(spec: RunSpec, out: Path) -> None:
     if any(saved.get(k) != v for k, v in wanted.items()) or saved.get("env_id") != spec.env_id:
         raise DDPGError(f"'{path.parent}' holds a run of another configuration than this "
                         "sweep's; choose another --out, or delete that folder")
+    if saved.get("code") != code_digest():  # kept, it would mix two versions in one sweep
+        raise DDPGError(f"'{path.parent}' holds a run made by other library code (digest "
+                        f"{saved.get('code')}, now {code_digest()}); choose another --out, or "
+                        "delete that folder to train it again")
 
 
 # Running ------------------------------------------------------------------------------------

@@ -127,6 +127,15 @@ def test_a_sweep_into_a_folder_of_another_configuration_is_refused(finished_swee
         sweep(specs, finished_sweep, jobs=1, progress=False)
 
 
+def test_a_sweep_over_runs_of_other_library_code_is_refused(finished_sweep, tmp_path):
+    out = shutil.copytree(finished_sweep, tmp_path / "sweep")
+    config = next(out.glob("*/seed5/config.json"))
+    config.write_text(json.dumps({**json.loads(config.read_text()), "code": "0" * 16}))
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    with pytest.raises(DDPGError, match="holds a run made by other library code .digest 0{16}"):
+        sweep(specs, out, jobs=1, progress=False)
+
+
 def test_a_failing_run_is_reported_with_its_log(tmp_path):
     # The test environments are registered in this process only: the run's process fails
     # (exit status 2) because it cannot make this one.
