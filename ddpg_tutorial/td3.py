@@ -59,7 +59,8 @@ class TD3Agent(DDPGAgent):
         self.normalise_by_batch(True)
 
         # Critics: regress both Q1 and Q2 on one target, the smaller of the two target critics
-        # at a smoothed target action a' = clip(mu'(s') + clip(eps, -c, c), low, high).
+        # at a smoothed target action a' = clip(mu'(s') + half_range * clip(sigma eps, -c, c),
+        # low, high), eps ~ N(0, I), sigma = target_noise and c = target_noise_clip.
         with torch.no_grad():
             eps = torch.randn(batch.action.shape, generator=self.generator, device=self.device)
             smoothing = (cfg.target_noise * eps).clamp(-cfg.target_noise_clip,
