@@ -277,7 +277,7 @@ def report() -> str:
     lines = [f"Machine: {machine['machine']}; every run on one PyTorch thread.", "",
              "### 1. The implementation, at identical hyperparameters", "",
              f"{jobs['implementation']} run(s) at a time. "
-             + f"{IMPLEMENTATION_STEPS:,} steps on seeds "
+             f"{IMPLEMENTATION_STEPS:,} steps on seeds "
              f"{', '.join(map(str, IMPLEMENTATION_SEEDS))}; hyperparameters on both sides: "
              + ", ".join(f"{k} {v}" for k, v in IDENTICAL.items()) + ".", "",
              "| algorithm | seeds | ours, env steps/s | SB3, env steps/s | **ours / SB3** |",

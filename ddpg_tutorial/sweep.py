@@ -162,7 +162,7 @@ def _saved_code(folder: Path) -> str:
         return ""
 
 
-def _check_same_config(spec: RunSpec, out: Path) -> None:
+def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
     path = spec.folder(out) / CONFIG_FILE
     if not path.is_file():
         return
@@ -171,9 +171,9 @@ def _check_same_config(spec: RunSpec, out: Path) -> None:
     if any(saved.get(k) != v for k, v in wanted.items()) or saved.get("env_id") != spec.env_id:
         raise DDPGError(f"'{path.parent}' holds a run of another configuration than this "
                         "sweep's; choose another --out, or delete that folder")
-    if saved.get("code") != code_digest():  # kept, it would mix two versions in one sweep
+    if saved.get("code") != code:  # kept, it would mix two versions of the code in one sweep
         raise DDPGError(f"'{path.parent}' holds a run made by other library code (digest "
-                        f"{saved.get('code')}, now {code_digest()}); choose another --out, or "
+                        f"{saved.get('code')}, now {code}); choose another --out, or "
                         "delete that folder to train it again")
 
 
@@ -234,8 +234,9 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
     if jobs <= 0:
         raise DDPGError(f"--jobs must be a positive integer, got {jobs}")
+    code = code_digest()
     for spec in specs:
-        _check_same_config(spec, out)
+        _check_same_config(spec, out, code)
     out.mkdir(parents=True, exist_ok=True)
     _write_sweep_file(out, specs, threshold)
     todo = [spec for spec in specs if not is_finished(spec.folder(out))]
