@@ -25,7 +25,8 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.training_state`: crash-safe training states, the replay buffer in chunks
 - :mod:`~ddpg_tutorial.history`: what a run records, and its CSV files
 - :mod:`~ddpg_tutorial.sweep`: many runs, a grid of configurations times seeds, as processes
-- :mod:`~ddpg_tutorial.stats`: IQM, confidence intervals and profiles over runs (rliable)
+- :mod:`~ddpg_tutorial.stats`: IQM, confidence intervals, profiles and paired comparisons over
+  runs (rliable)
 - :mod:`~ddpg_tutorial.tune`: hyperparameter search (Optuna)
 - :mod:`~ddpg_tutorial.plotting`: learning curves, returns and losses; curves over many runs
 - :mod:`~ddpg_tutorial.checkpoint`: agent checkpoints, and safe loading of any saved file

@@ -134,12 +134,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_cmd = commands.add_parser(
         "report", formatter_class=fmt, help="statistics of a sweep: table and figures",
-        description="Write DIR/report.md (IQM and mean final return with 95%% stratified "
-                    "bootstrap confidence intervals, and medians of steps and seconds to the "
-                    "sweep's threshold), DIR/sample_efficiency.png and "
-                    "DIR/performance_profile.png, with rliable; print the table.")
+        description="Write DIR/report.md (IQM, the 25%% trimmed mean, and mean final return "
+                    "with 95%% stratified bootstrap confidence intervals, and medians of steps "
+                    "and seconds to the sweep's threshold), DIR/sample_efficiency.png and "
+                    "DIR/performance_profile.png, with rliable; print the table. Every run "
+                    "counts: a failed run at its last evaluation, and as not reaching the "
+                    "threshold.")
     report_cmd.add_argument("folder", type=Path, help="the --out folder of a sweep")
     report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
+    report_cmd.add_argument("--partial", action="store_true",
+                            help="report a sweep whose runs have not all finished, each at its "
+                                 "last evaluation so far; the report says it is partial")
+    report_cmd.add_argument("--baseline", default=None, metavar="GROUP",
+                            help="also compare every other configuration with GROUP on their "
+                                 "shared seeds: paired differences and the probability of "
+                                 "improvement")
 
     tune_cmd = commands.add_parser(
         "tune", formatter_class=fmt, help="search hyperparameters with Optuna",
@@ -332,7 +341,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     if args.reps <= 0:
         raise DDPGError(f"--reps must be a positive integer, got {args.reps}")
-    path = report(args.folder, args.reps)
+    path = report(args.folder, args.reps, partial=args.partial, baseline=args.baseline)
     print(path.read_text().split("\n\n![")[0])
     print(f"\nwrote {path} and the figures beside it")
     return 0

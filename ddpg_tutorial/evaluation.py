@@ -8,12 +8,18 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
+#: The start states of training's greedy evaluations (reports and sweeps read these): 10000,
+#: 10001, ... Training seeds are small numbers (0-2 in the book, 100-109 and 200-209 held out,
+#: 1000-1002 for tuning), so no training run resets its environment with one of these.
 EVAL_SEED_BASE = 10_000
+#: The start states of ``tune``'s trials, 20000, 20001, ...: disjoint from EVAL_SEED_BASE's,
+#: so that the start states a search scores on are not those of the runs reported after it.
+TUNE_EVAL_SEED_BASE = 20_000
 
 
-def eval_seeds(episodes: int) -> list[int]:
-    """The fixed reset seeds of ``episodes`` evaluation episodes: 10000, 10001, ..."""
-    return [EVAL_SEED_BASE + i for i in range(episodes)]
+def eval_seeds(episodes: int, base: int = EVAL_SEED_BASE) -> list[int]:
+    """The fixed reset seeds of ``episodes`` evaluation episodes: ``base``, ``base + 1``, ..."""
+    return [base + i for i in range(episodes)]
 
 
 class Evaluation(NamedTuple):

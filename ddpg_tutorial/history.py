@@ -31,6 +31,9 @@ class EvalRecord(NamedTuple):
     q_estimate: float = math.nan
     #: the mean discounted return the greedy policy obtained from those start states
     discounted_return: float = math.nan
+    #: seconds spent training (acting, environment steps, updates) since the run started:
+    #: ``wall_time_s`` less the evaluations and saves before this one
+    train_time_s: float = math.nan
 
 
 class LossRecord(NamedTuple):
@@ -63,7 +66,7 @@ class History:
         out_dir = Path(out_dir)
         _write(out_dir / "evaluations.csv",
                ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
-                "discounted_return"], self.evaluations)
+                "discounted_return", "train_time_s"], self.evaluations)
         _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
         names = list(dict.fromkeys(name for r in self.losses for name in r.means))
         _write(out_dir / "losses.csv", ["env_steps", *names],

@@ -43,7 +43,7 @@ SUMMARY_FILE = "summary.csv"
 LOG_FILE = "train.log"
 SUMMARY_COLUMNS = ["group", "algorithm", "preset", "overrides", "seed", "env_id", "status",
                    "env_steps", "final_return", "steps_to_threshold", "wall_to_threshold_s",
-                   "wall_s", "code", "folder"]
+                   "wall_s", "train_to_threshold_s", "train_s", "code", "folder"]
 
 
 @dataclass(frozen=True)
@@ -104,20 +104,34 @@ def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
     """Every combination of algorithm, preset and override values, times every seed. A field
     with several values is an axis of the grid and appears in the group's name
     (``td3-fast-tau=0.01``); a field with one value applies to every run and does not.
-    Every configuration is validated first (a one-line
-    :class:`~ddpg_tutorial.errors.DDPGError` if one is invalid)."""
+    Every configuration is validated first, and one that repeats an earlier one (``--algo
+    ddpg ddpg``, ``tau=0.01,0.010``) is refused: its seeds would train twice in one folder
+    and count twice (a one-line :class:`~ddpg_tutorial.errors.DDPGError` either way)."""
     if not seeds:
         raise DDPGError("the sweep has no seeds; give some with --seeds, e.g. --seeds 100-109")
     axes = [field for field, values in overrides.items() if len(values) > 1]
-    specs = []
+    specs, configs = [], {}
     for algorithm, preset, values in itertools.product(
             algorithms, presets, itertools.product(*overrides.values())):
         chosen = tuple(zip(overrides, values))
         name = "-".join([algorithm, preset, *(f"{f}={_text(v)}" for f, v in chosen if f in axes)])
         group_specs = [RunSpec(env_id, algorithm, preset, chosen, seed, name) for seed in seeds]
-        group_specs[0].config()  # raises DDPGError naming the field if invalid
+        config = group_specs[0].config()  # raises DDPGError naming the field if invalid
+        _check_new_configuration(name, config, configs)
+        configs[name] = config
         specs += group_specs
     return specs
+
+
+def _check_new_configuration(name: str, config: Config, earlier: dict[str, Config]) -> None:
+    """Refuse a configuration (or a group name) that the grid already holds."""
+    same = next((n for n, c in earlier.items() if n == name or c == config), None)
+    if same == name:
+        raise DDPGError(f"the grid holds the configuration '{name}' twice (after parsing the "
+                        "values); give each --algo, --preset and --set value once")
+    if same is not None:
+        raise DDPGError(f"the grid's configurations '{same}' and '{name}' are the same after "
+                        "parsing the values; give each --algo, --preset and --set value once")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -227,10 +241,13 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
 
-    Raises :class:`~ddpg_tutorial.errors.DDPGError` if a run failed (its ``train.log`` says
-    why) and :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs
-    saved."""
+    Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice (before
+    anything starts) or a run failed (its ``train.log`` says why), and
+    :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs saved."""
     out = Path(out)
+    if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
+        raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
+                        "so that two processes never train one folder")
     jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
     if jobs <= 0:
         raise DDPGError(f"--jobs must be a positive integer, got {jobs}")
@@ -307,6 +324,9 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
             "steps_to_threshold": int(reached["env_steps"]) if reached else "",
             "wall_to_threshold_s": reached["wall_time_s"] if reached else "",
             "wall_s": last["wall_time_s"] if last else math.nan,
+            # training alone: no evaluations or saves (files from before 0.3 lack the column)
+            "train_to_threshold_s": reached.get("train_time_s", "") if reached else "",
+            "train_s": last.get("train_time_s", math.nan) if last else math.nan,
             "code": _saved_code(folder),
             "folder": folder.relative_to(out).as_posix(),
         })

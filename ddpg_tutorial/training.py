@@ -19,7 +19,7 @@ from ddpg_tutorial.checkpoint import agent_payload, save_agent
 from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import eval_seeds, evaluate
+from ddpg_tutorial.evaluation import EVAL_SEED_BASE, eval_seeds, evaluate
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import stream_seeds
@@ -69,12 +69,16 @@ class Trainer:
     ``save_every`` steps (default: ``config.eval_every``) the full training state, which
     :meth:`resume` continues exactly, even after the process was killed. A finished run
     deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
+    The greedy evaluations reset their environments with the seeds ``eval_seed_base``,
+    ``eval_seed_base + 1``, ... (:func:`~ddpg_tutorial.evaluation.eval_seeds`; ``tune`` gives
+    its trials start states of their own).
     """
 
     def __init__(self, env_id: str, config: Config, seed: int = 0, device: str = "cpu",
                  out_dir: str | Path | None = None, progress: bool = True,
                  save_every: int | None = None,
-                 tensorboard_dir: str | Path | None = None) -> None:
+                 tensorboard_dir: str | Path | None = None,
+                 eval_seed_base: int = EVAL_SEED_BASE) -> None:
         self.config, self.seed, self.progress = config, seed, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.save_every = config.eval_every if save_every is None else save_every
@@ -84,7 +88,7 @@ class Trainer:
         self.env = make_env(env_id)
         self.spec = check_env(self.env, env_id)
         self.eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
-        self.eval_seeds = eval_seeds(config.eval_episodes)
+        self.eval_seeds = eval_seeds(config.eval_episodes, eval_seed_base)
         seeds = stream_seeds(seed)  # independent streams, one per use
         self.env_seed = seeds["env"]
         self.agent = make_agent(self.spec.obs_dim, self.spec.action_low, self.spec.action_high,
@@ -95,6 +99,7 @@ class Trainer:
         self.history = History()
         self.step = 0
         self.elapsed_s = 0.0  # wall time of earlier sessions of this run (resume)
+        self.overhead_s = 0.0  # of which in evaluations and saves, not training
         self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
         self.stop_requested = False
 
@@ -141,7 +146,9 @@ class Trainer:
 
             if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
                 self._check_finite(metrics)
-                self._evaluate(time.perf_counter() - start)
+                evaluating = time.perf_counter()
+                self._evaluate(evaluating - start)
+                self.overhead_s += time.perf_counter() - evaluating
                 if stop_when is not None and stop_when(self.history):
                     self.request_stop()
                 bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
@@ -150,7 +157,9 @@ class Trainer:
             if obs is None and self.step < cfg.total_steps:
                 self.elapsed_s = time.perf_counter() - start
                 if self.stop_requested or self.step >= self._next_save:
+                    saving = time.perf_counter()
                     self._save()
+                    self.overhead_s += time.perf_counter() - saving
                 if self.stop_requested:  # stop between episodes, so a resume is exact
                     break
                 obs, _ = env.reset()
@@ -193,7 +202,8 @@ class Trainer:
         returns = result.returns
         q_estimate = float(self.agent.estimate_value(result.first_obs).mean())
         record = EvalRecord(self.step, wall_time_s, float(returns.mean()), float(returns.std()),
-                            q_estimate, float(result.discounted_returns.mean()))
+                            q_estimate, float(result.discounted_returns.mean()),
+                            wall_time_s - self.overhead_s)
         self.history.evaluations.append(record)
         self._log_scalars({"eval/mean_return": record.mean_return,
                            "eval/std_return": record.std_return,
@@ -251,7 +261,9 @@ class Trainer:
             "seed": self.seed,
             "step": self.step,
             "elapsed_s": self.elapsed_s,
+            "overhead_s": self.overhead_s,
             "save_every": self.save_every,
+            "eval_seed_base": self.eval_seeds[0] if self.eval_seeds else EVAL_SEED_BASE,
             "tensorboard_dir": None if self.tensorboard_dir is None else str(self.tensorboard_dir),
             "buffer": self.buffer.state_dict(with_rows=False),
             "replay_chunks": list(self.replay_chunks),
@@ -267,11 +279,13 @@ class Trainer:
         saved = state["agent"]
         config = config_from_dict(saved.get("algorithm", "ddpg"), saved["config"])
         trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
-                      state.get("save_every"), state.get("tensorboard_dir"))
+                      state.get("save_every"), state.get("tensorboard_dir"),
+                      state.get("eval_seed_base", EVAL_SEED_BASE))
         trainer.agent.load_state_dict(saved["state"])
         if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
+        trainer.overhead_s = state.get("overhead_s", 0.0)  # states before 0.3 lack it
         trainer.buffer.load_state_dict(state["buffer"])
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]
         trainer.warmup_rng.bit_generator.state = state["warmup_rng"]

@@ -46,6 +46,7 @@ from ddpg_tutorial.algorithms import config_from_dict
 from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.evaluation import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import History
 from ddpg_tutorial.training import Trainer
@@ -114,7 +115,8 @@ def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[in
 
     for seed in seeds:
         try:
-            Trainer(env_id, config, seed=seed, progress=False).run(stop_when=after_evaluation)
+            Trainer(env_id, config, seed=seed, progress=False,
+                    eval_seed_base=TUNE_EVAL_SEED_BASE).run(stop_when=after_evaluation)
         except DDPGError as error:  # above all TrainingDiverged
             trial.set_user_attr("error", str(error))
             raise

@@ -67,7 +67,7 @@ def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
 
     evaluations = read_csv(run_dir / "evaluations.csv")
     assert (run_dir / "evaluations.csv").read_text().splitlines()[0] == \
-        "env_steps,wall_time_s,mean_return,std_return,q_estimate,discounted_return"
+        "env_steps,wall_time_s,mean_return,std_return,q_estimate,discounted_return,train_time_s"
     assert [row[0] for row in evaluations[1:]] == ["200", "400", "600"]
     assert (run_dir / "episodes.csv").read_text().splitlines()[0] == "env_steps,return,length"
     assert [row for row in read_csv(run_dir / "episodes.csv")[1:]][0][::2] == ["200", "200"]
@@ -182,6 +182,24 @@ def test_train_errors_are_one_line(case, tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--out", tmp_path / "out", "--no-progress", *args)
     assert_one_line_error(rc, err, *fragments)
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+@pytest.mark.parametrize("grid, name", [
+    (["--algo", "ddpg", "ddpg"], "ddpg-fast"),
+    (["--preset", "fast", "fast"], "ddpg-fast"),
+    (["--set", "tau=0.01,0.010"], "ddpg-fast-tau=0.01"),  # the same number once parsed
+])
+def test_a_sweep_grid_that_repeats_a_configuration_is_refused_before_anything_starts(
+        grid, name, tmp_path, capsys):
+    # Were it not refused, the runs would start (and fail fast: the test environment is
+    # registered in this process only).
+    out = tmp_path / "sweep"
+    rc, stdout, err = cli(capsys, "sweep", "--out", out, "--seeds", "0-1", "--env",
+                          "DDPGTestSmall-v0", "--steps", "300", "--jobs", "1", "--no-progress",
+                          "--set", "warmup_steps=100", "--set", "actor_hidden=[32,32]", *grid)
+    assert_one_line_error(rc, err, f"the grid holds the configuration '{name}' twice",
+                          "give each --algo, --preset and --set value once")
+    assert stdout == "" and not out.exists()  # nothing started, no folder made
 
 
 @pytest.mark.parametrize("where", ["/proc/forbidden", "under-a-file"])
@@ -344,7 +362,7 @@ def test_a_run_killed_with_sigkill_twice_resumes_to_the_results_of_an_uninterrup
 
     assert (killed_dir / "episodes.csv").read_text() == (full_dir / "episodes.csv").read_text()
     assert (killed_dir / "losses.csv").read_text() == (full_dir / "losses.csv").read_text()
-    drop_time = lambda rows: [row[:1] + row[2:] for row in rows]  # noqa: E731
+    drop_time = lambda rows: [row[:1] + row[2:-1] for row in rows]  # noqa: E731 (the times)
     assert drop_time(read_csv(killed_dir / "evaluations.csv")) == \
         drop_time(read_csv(full_dir / "evaluations.csv"))
     assert len(read_csv(full_dir / "evaluations.csv")) == 1 + 2400 // 400
@@ -388,7 +406,7 @@ def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp
     assert not (stopped_dir / "training_state.pt").exists()
     assert (stopped_dir / "learning_curve.png").exists()
     assert (stopped_dir / "episodes.csv").read_text() == (full_dir / "episodes.csv").read_text()
-    drop_time = lambda rows: [row[:1] + row[2:] for row in rows]  # noqa: E731
+    drop_time = lambda rows: [row[:1] + row[2:-1] for row in rows]  # noqa: E731 (the times)
     assert drop_time(read_csv(stopped_dir / "evaluations.csv")) == \
         drop_time(read_csv(full_dir / "evaluations.csv"))
     assert len(read_csv(full_dir / "episodes.csv")) == 1 + 1200 // 200

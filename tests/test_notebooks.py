@@ -4,6 +4,7 @@ whatever notebooks book/ holds, even none."""
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,31 @@ def test_notebook_asks_for_the_python3_kernel_by_its_own_name(notebook):
     kernelspec = json.loads(notebook.read_text())["metadata"]["kernelspec"]
     assert kernelspec == {"name": "python3", "display_name": "Python 3 (ipykernel)",
                           "language": "python"}, f"{notebook.name}: {kernelspec}"
+
+
+# `./dev test` runs the chapters that train once more with another seed (BOOK_SEED) and other
+# CPU code paths, and their assertions must hold there too (the README, "On another CPU"). The
+# same pattern as its grep finds them.
+TRAINS = re.compile(r"\b(train|Trainer|make_trainer)\(")
+READS_BOOK_SEED = 'SEED = int(os.environ.get("BOOK_SEED", "0"))'
+LITERAL_SEED = re.compile(r"\bseed=\d")
+
+
+def trains(notebook: Path) -> bool:
+    return any(TRAINS.search(cell_source(c)) for c in code_cells(notebook))
+
+
+def test_the_chapters_that_train_are_found():
+    assert {"07_training.ipynb", "09_beyond_pendulum.ipynb", "10_when_ddpg_fails.ipynb"} <= {
+        nb.name for nb in NOTEBOOKS if trains(nb)}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
+def test_a_chapter_that_trains_takes_its_seed_from_book_seed(notebook):
+    if not trains(notebook):
+        return
+    sources = [cell_source(c) for c in code_cells(notebook)]
+    assert any(READS_BOOK_SEED in s for s in sources), (
+        f"{notebook.name} trains but does not set {READS_BOOK_SEED}")
+    fixed = [i + 1 for i, s in enumerate(sources) if TRAINS.search(s) and LITERAL_SEED.search(s)]
+    assert not fixed, f"{notebook.name}: code cells {fixed} train with a literal seed, not SEED"

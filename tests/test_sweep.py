@@ -3,8 +3,10 @@ statistics (rliable's IQM and bootstrap intervals, the report)."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import math
 import os
 import shutil
 import signal
@@ -18,14 +20,17 @@ import pytest
 from scipy import stats as scipy_stats
 
 import ddpg_tutorial
-from ddpg_tutorial.cli import main
+from ddpg_tutorial import stats
+from ddpg_tutorial.cli import build_parser, main
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.stats import (NOT_REACHED, Estimate, interval_estimates, load_sweep,
-                                 median_estimates, performance_profile, report,
-                                 sample_efficiency)
-from ddpg_tutorial.sweep import (KEPT_FILES, keep_results, make_grid, make_kept_sweep, parse_seeds,
-                                 parse_values, read_evaluations, sweep)
+from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
+                                 interval_estimates, load_sweep, median_estimates,
+                                 paired_differences, performance_profile,
+                                 probability_of_improvement, report, sample_efficiency)
+from ddpg_tutorial.sweep import (KEPT_FILES, SUMMARY_COLUMNS, keep_results, make_grid,
+                                 make_kept_sweep, parse_seeds, parse_values, read_evaluations,
+                                 sweep)
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
@@ -193,16 +198,33 @@ def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_pa
 
 # Statistics ---------------------------------------------------------------------------------
 
-def test_the_iqm_is_the_mean_of_the_middle_half_and_its_interval_holds_it():
-    returns = {"a": np.arange(12.0) ** 2, "b": -np.arange(10.0)}
+def test_the_iqm_is_the_25_percent_trimmed_mean_and_its_interval_holds_it():
+    returns = {"a": np.arange(12.0) ** 2, "b": -np.arange(10.0) ** 2}
     estimates = interval_estimates(returns, reps=2000)
     for name, values in returns.items():
         iqm, mean = estimates[name]["IQM"], estimates[name]["mean"]
         assert iqm.point == pytest.approx(scipy_stats.trim_mean(values, 0.25))
         assert mean.point == pytest.approx(values.mean())
         assert iqm.low < iqm.point < iqm.high and mean.low < mean.point < mean.high
-    # 12 runs: the middle half is runs 3..8 (sorted), their squares' mean is 30.83.
+    # 12 runs: 3 dropped at each end, the middle half: runs 3..8 (sorted).
     assert estimates["a"]["IQM"].point == pytest.approx(np.mean(np.arange(3, 9) ** 2))
+    # 10 runs: 2 dropped at each end (a quarter, rounded down), the middle 6: runs 2..7.
+    assert estimates["b"]["IQM"].point == pytest.approx(-np.mean(np.arange(2, 8) ** 2))
+
+
+def test_the_iqm_is_described_as_the_25_percent_trimmed_mean(tmp_path):
+    write_sweep(tmp_path, {("a", seed): ("finished", [-300.0 - seed]) for seed in range(4)})
+    report(tmp_path, reps=100)
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    report_cmd = next(action.choices["report"] for action in build_parser()._actions
+                      if isinstance(action, argparse._SubParsersAction))
+    for text in (readme, " ".join(stats.__doc__.split()), " ".join(
+            interval_estimates.__doc__.split()), (tmp_path / "report.md").read_text(),
+                 report_cmd.description.replace("%%", "%")):
+        assert "25% trimmed mean" in text
+        assert "mean of the middle half" not in text
+    for text in (readme, " ".join(stats.__doc__.split()), (tmp_path / "report.md").read_text()):
+        assert "middle 6" in text
 
 
 def test_bootstraps_are_seeded_and_leave_numpy_alone():
@@ -318,3 +340,207 @@ def test_a_kept_sweep_script_continues_its_sweep_and_keeps_the_results(finished_
                     threshold=-1300, argv=["--work", str(finished_sweep), "--jobs", "1"])
     assert f"wrote 4 runs into {tmp_path / 'kept'}" in capsys.readouterr().out
     assert load_sweep(tmp_path / "kept").rows == load_sweep(finished_sweep).rows
+
+
+# Every run counts, paired comparisons (synthetic sweep folders, no training) -----------------
+
+DIVERGED = "error: training diverged before step 250: summed critic_loss nan; try lower rates"
+
+
+def write_sweep(out: Path, runs: dict[tuple[str, int], tuple[str, list[float]]],
+                threshold: float | None = None) -> Path:
+    """A sweep folder as :func:`sweep` leaves it: ``sweep.json``, ``summary.csv`` and each run's
+    ``evaluations.csv`` (one evaluation every 100 steps, the returns given). ``runs``: (group,
+    seed) -> (status, returns); a failed run's train.log ends with :data:`DIVERGED`."""
+    rows = []
+    for (group, seed), (status, returns) in runs.items():
+        folder = out / group / f"seed{seed}"
+        folder.mkdir(parents=True)
+        if returns:
+            with open(folder / "evaluations.csv", "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(["env_steps", "wall_time_s", "mean_return", "std_return",
+                                 "q_estimate", "discounted_return"])
+                writer.writerows([100 * (i + 1), i + 1.0, r, 1.0, r, r]
+                                 for i, r in enumerate(returns))
+        if status == "failed":
+            (folder / "train.log").write_text(f"starting\n{DIVERGED}\n")
+        reached = next((i for i, r in enumerate(returns)
+                        if threshold is not None and r >= threshold), None)
+        rows.append({"group": group, "algorithm": "ddpg", "preset": "fast", "overrides": "{}",
+                     "seed": seed, "env_id": "Pendulum-v1", "status": status,
+                     "env_steps": 100 * len(returns),
+                     "final_return": returns[-1] if returns else "nan",
+                     "steps_to_threshold": "" if reached is None else 100 * (reached + 1),
+                     "wall_to_threshold_s": "" if reached is None else reached + 1.0,
+                     "wall_s": float(len(returns)),
+                     "train_to_threshold_s": "" if reached is None else (reached + 1) / 2,
+                     "train_s": len(returns) / 2, "code": code_digest(),
+                     "folder": f"{group}/seed{seed}"})
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "sweep.json").write_text(json.dumps(
+        {"env_id": "Pendulum-v1", "threshold": threshold, "seeds": sorted({s for _, s in runs}),
+         "groups": {group: {} for group, _ in runs}}))
+    return out
+
+
+def stopped_sweep(out: Path, interrupted: bool = True) -> Path:
+    """Three configurations on seeds 0-3; seed 3 of 'a' failed after reaching -200 at its
+    second evaluation, of 'b' was interrupted after one (if ``interrupted``, else it
+    finished) and of 'c' failed before its first."""
+    runs = {}
+    for seed in range(3):
+        runs["a", seed] = ("finished", [-900.0 + seed, -500.0, -150.0 - seed])
+        runs["b", seed] = ("finished", [-1000.0, -600.0, -300.0 - seed])
+        runs["c", seed] = ("finished", [-800.0, -190.0 - seed, -180.0 - seed])
+    runs["a", 3] = ("failed", [-700.0, -180.0])
+    runs["b", 3] = (("interrupted", [-950.0]) if interrupted
+                    else ("finished", [-1000.0, -600.0, -310.0]))
+    runs["c", 3] = ("failed", [])
+    return write_sweep(out, runs, threshold=-200)
+
+
+def test_a_sweep_with_unfinished_runs_is_reported_only_with_partial(tmp_path, capsys):
+    out = stopped_sweep(tmp_path)
+    assert main(["report", str(out), "--reps", "200"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 of 12 runs in") and err.count("\n") == 1
+    assert "b/seed3, interrupted" in err and "--partial" in err
+    with pytest.raises(DDPGError, match="have not finished"):
+        load_sweep(out)
+    assert not (out / "report.md").exists()
+
+    assert main(["report", str(out), "--reps", "200", "--partial"]) == 0
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Pendulum-v1: 12 runs (9 finished, 2 failed, 1 interrupted), "
+                           "partial report\n")
+    assert "**Partial report**" in text and "**Partial report**" in capsys.readouterr().out
+    assert "- b, seed 3: interrupted; counted at its last evaluation, step 100; running the " \
+           "sweep again continues it" in text
+
+
+def test_every_run_counts_a_failed_one_at_its_last_evaluation_and_as_not_reached(tmp_path,
+                                                                                 capsys):
+    out = stopped_sweep(tmp_path, interrupted=False)  # failed runs only: no --partial needed
+    assert main(["report", str(out), "--reps", "200"]) == 0
+    results = load_sweep(out)
+    assert not results.partial
+    # a's failed run counts at its last evaluation, carried to the end of the curve.
+    np.testing.assert_array_equal(results.curves["a"][3], [-700, -180, -180])
+    assert sorted(results.final_returns()["a"]) == sorted([-150.0, -151.0, -152.0, -180.0])
+    # c's failed run has no evaluation: excluded from the returns, listed with its reason.
+    assert results.curves["c"].shape == (3, 3) and results.seeds["c"] == [0, 1, 2]
+    assert [(r.group, r.seed, r.status, r.last_step, r.excluded) for r in results.stopped] == [
+        ("a", 3, "failed", 200, False), ("c", 3, "failed", 0, True)]
+    # Both failed runs count as not reached, though a's passed -200 before failing.
+    assert results.to_threshold("steps_to_threshold")["a"].tolist() == [300, 300, 300, math.inf]
+    assert results.to_threshold("steps_to_threshold")["c"].tolist() == [200, 200, 200, math.inf]
+
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Pendulum-v1: 12 runs (10 finished, 2 failed)\n")
+    assert "partial" not in text.lower()
+    estimates = interval_estimates(results.final_returns(), reps=200)
+    assert f"| a | 4 | {estimates['a']['IQM'].format()} | {estimates['a']['mean'].format()} " \
+           "| 3/4 |" in text
+    assert "| b | 4 |" in text and " | 0/4 | not reached |" in text
+    assert f"| c | 3 of 4 | {estimates['c']['IQM'].format()} |" in text and "| 3/4 |" in text
+    assert f"- a, seed 3: failed; counted at its last evaluation, step 200; {DIVERGED}" in text
+    assert f"- c, seed 3: failed; excluded from the returns (no evaluation); {DIVERGED}" in text
+    assert "- c, seed 3: failed" in capsys.readouterr().out
+
+
+def test_paired_differences_are_taken_on_the_shared_seeds():
+    diffs = paired_differences({0: 1.0, 1: 2.0, 2: 3.0, 5: 10.0}, {0: 0.0, 1: 0.0, 2: 4.0, 3: 7.0},
+                               reps=300)
+    assert diffs.seeds == (0, 1, 2) and diffs.values.tolist() == [1, 2, -1]
+    assert (diffs.higher, diffs.lower) == (2, 1)
+    assert diffs.mean.point == pytest.approx(2 / 3)
+    assert diffs.iqm.point == pytest.approx(scipy_stats.trim_mean([1, 2, -1], 0.25))
+    assert diffs.mean.low <= diffs.mean.point <= diffs.mean.high
+    none = paired_differences({0: 1.0}, {1: 1.0})
+    assert none.seeds == () and none.mean is None and none.iqm is None
+
+
+def test_the_probability_of_improvement_is_rliables_with_its_bootstrap_interval():
+    from rliable import metrics
+
+    better, worse = [3.0, 4.0, 5.0, 1.0], [0.0, 1.0, 2.0, 2.0]
+    estimate = probability_of_improvement(better, worse, reps=300)
+    expected = metrics.probability_of_improvement(np.array(better)[:, None],
+                                                  np.array(worse)[:, None])
+    assert estimate.point == pytest.approx(expected) == pytest.approx(13.5 / 16)  # ties: half
+    assert 0 <= estimate.low <= estimate.point <= estimate.high <= 1
+    assert probability_of_improvement(worse, worse, reps=100).point == 0.5
+    assert probability_of_improvement(better, worse, reps=300) == estimate  # seeded
+
+
+def test_steps_to_a_threshold_are_differenced_only_where_both_runs_reached_it():
+    steps = compare_steps({0: 100.0, 1: math.inf, 2: 300.0, 3: math.inf, 4: 500.0},
+                          {0: 200.0, 1: 100.0, 2: math.inf, 3: math.inf, 4: 200.0}, reps=200)
+    assert steps.both.seeds == (0, 4) and steps.both.values.tolist() == [-100, 300]
+    assert steps.both.mean.point == 100
+    assert (steps.only_group, steps.only_baseline, steps.neither) == ((2,), (1,), (3,))
+
+
+def test_report_with_a_baseline_compares_every_configuration_seed_by_seed(tmp_path, capsys):
+    # 'better' is 'base' + 1 on every seed, but the seeds spread so much that the two
+    # groups' intervals overlap: only the paired comparison sees the difference.
+    spread = [-400.0, -300.0, -200.0, -150.0, -120.0, -100.0]
+    runs = {("base", s): ("finished", [-1000.0, r]) for s, r in enumerate(spread)}
+    runs |= {("better", s): ("finished", [-1000.0, r + 1]) for s, r in enumerate(spread)}
+    runs |= {("worse", s): ("finished", [-1000.0, r - 2 * (s % 2)]) for s, r in enumerate(spread)}
+    out = write_sweep(tmp_path, runs)
+    assert main(["report", str(out), "--reps", "300", "--baseline", "base"]) == 0
+    printed = capsys.readouterr().out
+    text = (out / "report.md").read_text()
+    estimates = interval_estimates(load_sweep(out).final_returns(), reps=300)
+    assert estimates["better"]["mean"].low < estimates["base"]["mean"].high  # they overlap
+    comparison = compare(load_sweep(out), "better", "base", reps=300)
+    assert comparison.returns.values.tolist() == [1.0] * 6
+    assert comparison.improvement.point == pytest.approx(
+        scipy_stats.mannwhitneyu(np.array(spread) + 1, spread).statistic / 36)
+    assert "## Paired against base" in text and "## Paired against base" in printed
+    assert "overlapping intervals in the table above are not a test" in text.lower()
+    assert "91%" in text
+    assert (f"| better | 6 | 6 / 0 | 1.0 [1.0, 1.0] | 1.0 [1.0, 1.0] "
+            f"| {comparison.improvement.format('.2f')} |") in text
+    assert "| worse | 6 | 0 / 3 | -1.0 [" in text
+    assert "| base | 6 | 0 / 0 |" not in text  # not against itself
+
+    assert main(["report", str(out), "--baseline", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --baseline 'nosuch' is not a configuration of")
+    assert "base, better, worse" in err and err.count("\n") == 1
+
+
+def test_a_comparison_counts_a_failed_run_as_not_reaching_the_threshold(tmp_path):
+    results = load_sweep(stopped_sweep(tmp_path, interrupted=False))
+    comparison = compare(results, "c", "a", reps=200)
+    assert comparison.returns.seeds == (0, 1, 2)  # c's seed 3 has no return to compare
+    steps = comparison.steps
+    assert steps.both.seeds == (0, 1, 2) and steps.both.values.tolist() == [-100] * 3
+    assert steps.neither == (3,)  # both failed; a's seed 3 had passed -200 at step 200
+    with pytest.raises(DDPGError, match="no configuration 'x'; its configurations: a, b, c"):
+        compare(results, "x", "a")
+
+
+def test_a_sweep_that_lists_a_run_twice_is_refused_before_anything_starts(tmp_path):
+    spec = make_grid("Pendulum-v1", ["ddpg"], ["fast"], TINY, [0])[0]
+    with pytest.raises(DDPGError, match="lists a run .configuration and seed. twice"):
+        sweep([spec, spec], tmp_path / "out", jobs=1, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("algorithms, presets, overrides, message", [
+    (["ddpg", "ddpg"], ["fast"], {}, "holds the configuration 'ddpg-fast' twice"),
+    (["ddpg"], ["fast", "fast"], {}, "holds the configuration 'ddpg-fast' twice"),
+    (["ddpg"], ["fast"], {"tau": [0.01, 0.010]}, "configuration 'ddpg-fast-tau=0.01' twice"),
+    (["ddpg"], ["fast"], {"tau": [1, 1.0]},
+     "configurations 'ddpg-fast-tau=1' and 'ddpg-fast-tau=1.0' are the same"),
+])
+def test_a_grid_that_repeats_a_configuration_is_refused(algorithms, presets, overrides, message):
+    with pytest.raises(DDPGError, match=message.replace(".", r"\.")):
+        make_grid("Pendulum-v1", algorithms, presets, overrides, [0, 1])

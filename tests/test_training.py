@@ -6,6 +6,7 @@ import json
 import math
 import re
 import shutil
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -209,7 +210,7 @@ def test_train_writes_config_logs_and_checkpoint(tmp_path):
     with open(out / "evaluations.csv") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
-                       "discounted_return"]
+                       "discounted_return", "train_time_s"]
     assert [int(r[0]) for r in rows[1:]] == [100, 200, 300]
     assert [float(r[2]) for r in rows[1:]] == [e.mean_return for e in history.evaluations]
     with open(out / "episodes.csv") as f:
@@ -320,3 +321,37 @@ def test_each_evaluation_records_the_critics_estimate_and_the_discounted_return(
     assert last.q_estimate == pytest.approx(np.mean(estimates), rel=1e-5)
     assert last.discounted_return == pytest.approx(np.mean(discounted), rel=1e-6)
     assert last.discounted_return > last.mean_return  # rewards are negative, gamma < 1
+
+
+def test_train_time_leaves_out_the_evaluations_and_saves(tmp_path, monkeypatch):
+    # Each evaluation and each save made 0.2 s slower: the wall time counts them, the training
+    # time does not, and evaluations.csv records both.
+    import ddpg_tutorial.training as training
+
+    def slowed(fn):
+        def slow(*args, **kwargs):
+            time.sleep(0.2)
+            return fn(*args, **kwargs)
+        return slow
+
+    monkeypatch.setattr(training, "evaluate", slowed(training.evaluate))
+    monkeypatch.setattr(training, "save_training_state", slowed(training.save_training_state))
+    trainer = Trainer("Pendulum-v1", tiny_config(), seed=0, out_dir=tmp_path, progress=False)
+    history = trainer.run()
+    for i, record in enumerate(history.evaluations):  # the earlier evaluations and saves
+        assert record.wall_time_s - record.train_time_s >= 0.2 * (2 * i)
+        assert 0 < record.train_time_s <= record.wall_time_s
+    with open(tmp_path / "evaluations.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["train_time_s"]) for r in rows] == [r.train_time_s for r in history.evaluations]
+
+
+def test_a_resumed_run_keeps_its_training_time_apart(tmp_path):
+    trainer = Trainer("Pendulum-v1", tiny_config(), seed=0, out_dir=tmp_path, progress=False)
+    trainer.run(stop_when=lambda history: True)  # stop after the first evaluation
+    before = trainer.overhead_s
+    assert before > 0
+    resumed = Trainer.resume(tmp_path, progress=False)
+    assert 0 < resumed.overhead_s <= before  # all but the last save, which wrote the state
+    history = resumed.run()
+    assert all(r.train_time_s < r.wall_time_s for r in history.evaluations[1:])

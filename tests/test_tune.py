@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from ddpg_tutorial import DDPGError, Trainer, get_preset
 from ddpg_tutorial.algorithms import config_from_dict
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
+from ddpg_tutorial.evaluation import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.tune import best_config, best_flags, search_space, tune, write_best
 
 tune_module = importlib.import_module("ddpg_tutorial.tune")  # the module, not the function
@@ -118,9 +119,11 @@ def test_the_objective_is_the_mean_of_every_evaluation_of_every_seed(continued):
         config = config_from_dict("ddpg", trial.user_attrs["config"])
         assert config.total_steps == TINY["total_steps"]  # fixed fields under the search space
         assert config.actor_lr == trial.params["actor_lr"]
-        # Train the stored config again on each seed: the runs are repeatable.
+        # Train the stored config again on each seed, evaluated from the trials' own start
+        # states: the runs are repeatable.
         returns = [record.mean_return for seed in SEEDS
-                   for record in Trainer(ENV, config, seed=seed, progress=False).run().evaluations]
+                   for record in Trainer(ENV, config, seed=seed, progress=False,
+                                         eval_seed_base=TUNE_EVAL_SEED_BASE).run().evaluations]
         assert len(returns) == 2 * len(SEEDS)
         assert trial.value == pytest.approx(np.mean(returns), rel=1e-12, abs=0)
         # One report per evaluation, numbered across seeds: the running mean of the returns.
@@ -288,3 +291,22 @@ def test_tune_errors_are_one_line(argv, message, tmp_path, capsys):
     assert main(["tune", "--out", str(tmp_path / "t"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_trials_evaluate_on_start_states_that_no_training_run_or_report_uses(tmp_path,
+                                                                             monkeypatch):
+    # A sweep's runs are ddpg-tutorial train processes: Trainers with the default start states.
+    used = []
+
+    class Recording(Trainer):
+        def run(self, *args, **kwargs):
+            used.append(list(self.eval_seeds))
+            return super().run(*args, **kwargs)
+
+    monkeypatch.setattr(tune_module, "Trainer", Recording)
+    tune(ENV, "ddpg", "fast", seeds=SEEDS, trials=1, storage=sqlite(tmp_path), fixed=TINY)
+    trial_starts = {seed for seeds in used for seed in seeds}
+    sweep_starts = set(Trainer(ENV, get_preset("fast").replace(**TINY), seed=0,
+                               progress=False).eval_seeds)
+    assert len(used) == len(SEEDS) and trial_starts and sweep_starts
+    assert trial_starts.isdisjoint(sweep_starts)
