@@ -16,14 +16,15 @@ import torch
 
 from ddpg_tutorial.checkpoint import check_compatible, load_agent
 from ddpg_tutorial.algorithms import CONFIGS
-from ddpg_tutorial.config import ALGORITHM_PRESETS, Config, describe, get_preset
+from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_preset, parse_value,
+                                  parse_values)
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import eval_seeds, evaluate
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
 from ddpg_tutorial.stats import REPS, report
-from ddpg_tutorial.sweep import SUMMARY_FILE, make_grid, parse_seeds, parse_values, sweep
+from ddpg_tutorial.sweep import SUMMARY_FILE, make_grid, parse_seeds, sweep
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
 from ddpg_tutorial.training_state import STATE_FILE
 
@@ -184,9 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune_cmd.add_argument("--sampler-seed", type=int, default=None,
                           help="seed of the TPE sampler, for a repeatable search on one machine")
 
-    commands.add_parser(
+    presets_cmd = commands.add_parser(
         "presets", formatter_class=fmt, help="list every preset's hyperparameters",
         description="Every config field: its value in each preset and what it means.")
+    presets_cmd.add_argument("--algo", nargs="+", default=list(ALGORITHM_PRESETS),
+                             choices=list(ALGORITHM_PRESETS),
+                             help="only these algorithms' presets")
     return parser
 
 
@@ -201,16 +205,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _set_fields(items: list[str]) -> dict[str, Any]:
-    """``--set FIELD=VALUE`` options as a dictionary, each value JSON where it parses."""
+    """``--set FIELD=VALUE`` options as a dictionary, each value read by
+    :func:`~ddpg_tutorial.config.parse_value` (JSON, None/True/False, a choice in any case)."""
     changes = {}
     for item in items:
         field, sep, value = item.partition("=")
         if not sep:
             raise DDPGError(f"--set expects FIELD=VALUE, got '{item}'")
-        try:
-            changes[field] = json.loads(value)
-        except json.JSONDecodeError:
-            changes[field] = value
+        changes[field] = parse_value(value)
     return changes
 
 
@@ -351,7 +353,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     try:
         from ddpg_tutorial import tune
     except ImportError:
-        raise DDPGError("tuning needs Optuna: pip install 'ddpg-tutorial[tune]'") from None
+        raise DDPGError("tuning needs Optuna: in a clone of the repository, "
+                        "pip install -e '.[tune]'") from None
     args.out.mkdir(parents=True, exist_ok=True)
     fixed = _set_fields(args.set)
     if args.steps is not None:
@@ -370,7 +373,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    for algorithm, presets in ALGORITHM_PRESETS.items():
+    for algorithm in args.algo:
+        presets = ALGORITHM_PRESETS[algorithm]
         names = sorted(presets)
         rows = [("field", *names, "meaning")]
         for field in dataclasses.fields(CONFIGS[algorithm]):

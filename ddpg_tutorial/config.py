@@ -8,13 +8,18 @@ their own fields. Every field has a one-line description (:func:`describe`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from ddpg_tutorial.errors import DDPGError
 
 NoiseKind = Literal["ou", "gaussian"]
+#: The values of the fields that take a name (``noise``), which ``--set`` matches in any case.
+CHOICES = get_args(NoiseKind)
+#: What ``--set`` reads as None, True and False besides JSON's null, true and false.
+SPELLINGS = {"none": None, "null": None, "true": True, "false": False}
 
 
 def _field(default: Any, doc: str) -> Any:
@@ -287,3 +292,30 @@ def get_preset(name: str, algorithm: str = "ddpg") -> Config:
         raise DDPGError(f"unknown combination --algo {algorithm} --preset {name}; "
                         f"valid ones are: {valid}")
     return presets[name]
+
+
+def parse_value(text: str) -> Any:
+    """One ``--set`` value: None, True or False in Python's or JSON's spelling, in any case
+    (``None``, ``null``, ``TRUE``); JSON where it parses (``0.01``, ``[64, 64]``); a choice's
+    name in any case (``OU`` is ``ou``); else the text itself, for the config to judge."""
+    word = text.strip()
+    if word.lower() in SPELLINGS:
+        return SPELLINGS[word.lower()]
+    try:
+        return json.loads(word)
+    except json.JSONDecodeError:
+        return next((choice for choice in CHOICES if choice == word.lower()), word)
+
+
+def parse_values(text: str) -> list[Any]:
+    """The values of one ``--set FIELD=V1,V2,...``, each read by :func:`parse_value`; commas
+    inside brackets belong to a list (``[64,64],[128,128]`` is two values)."""
+    values, depth, start = [], 0, 0
+    for i, char in enumerate(text + ","):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            values.append(text[start:i])
+            start = i + 1
+    if not text.strip() or any(not value.strip() for value in values):
+        raise DDPGError(f"--set needs a value after '=' and between commas, got '{text}'")
+    return [parse_value(value) for value in values]

@@ -72,7 +72,8 @@ def _rliable():
     try:
         from rliable import library, metrics
     except ImportError:
-        raise DDPGError("statistics need rliable: pip install 'ddpg-tutorial[stats]'") from None
+        raise DDPGError("statistics need rliable: in a clone of the repository, "
+                        "pip install -e '.[stats]'") from None
     return library, metrics
 
 

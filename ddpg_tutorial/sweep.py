@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ddpg_tutorial.config import Config, get_preset
+from ddpg_tutorial.config import Config, get_preset, parse_values
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.source import code_digest
@@ -87,18 +87,6 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def parse_values(text: str) -> list[Any]:
-    """The values of one ``--set FIELD=V1,V2,...``: JSON where it parses (``0.01,0.02``,
-    ``[64,64],[128,128]``), else plain strings (``gaussian,ou``)."""
-    try:
-        values = json.loads(f"[{text}]")
-    except json.JSONDecodeError:
-        values = text.split(",")
-    if not values:
-        raise DDPGError(f"--set needs at least one value after '=', got '{text}'")
-    return values
-
-
 def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
               overrides: dict[str, list[Any]], seeds: Sequence[int]) -> list[RunSpec]:
     """Every combination of algorithm, preset and override values, times every seed. A field
@@ -140,10 +128,14 @@ def parse_seeds(text: str) -> list[int]:
     for part in text.split(","):
         first, sep, last = part.strip().partition("-")
         try:
-            seeds += list(range(int(first), int(last) + 1)) if sep else [int(first)]
+            low, high = (int(first), int(last)) if sep else (int(first), int(first))
         except ValueError:
             raise DDPGError(f"--seeds takes numbers and ranges such as 100-109 or 0,1,2; "
                             f"got '{text}'") from None
+        if high < low:
+            raise DDPGError(f"--seeds has a reversed range '{part.strip()}'; write it "
+                            f"low-high, e.g. {high}-{low}")
+        seeds += list(range(low, high + 1))
     if len(set(seeds)) != len(seeds):
         raise DDPGError(f"--seeds lists a seed twice: '{text}'")
     return seeds

@@ -302,7 +302,7 @@ def open_tensorboard(log_dir: str | Path, purge_step: int | None):
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise DDPGError("--tensorboard needs the tensorboard package: "
-                        "pip install 'ddpg-tutorial[tensorboard]'") from None
+                        "in a clone of the repository, pip install -e '.[tensorboard]'") from None
     return SummaryWriter(str(log_dir), purge_step=purge_step)
 
 

@@ -18,7 +18,7 @@ from conftest import TINY_TRAIN_ARGS
 from PIL import Image
 
 from ddpg_tutorial import load_agent
-from ddpg_tutorial.cli import build_parser, main
+from ddpg_tutorial.cli import _config_from_args, build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -417,3 +417,19 @@ def test_save_every_must_be_positive(value, tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--save-every", value)
     assert_one_line_error(rc, err, f"--save-every must be a positive number of steps, got {value}")
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_set_takes_python_spellings_and_choices_in_any_case():
+    args = build_parser().parse_args(["train", "--set", "noise_sigma_final=None", "--set",
+                                      "noise=OU", "--set", "critic_weight_decay=0"])
+    config = _config_from_args(args)
+    assert config.noise == "ou" and config.noise_sigma_final is None
+    args = build_parser().parse_args(["train", "--preset", "paper", "--set", "batch_norm=False"])
+    assert _config_from_args(args).batch_norm is False
+
+
+def test_presets_lists_only_the_algorithms_asked_for(capsys):
+    assert main(["presets", "--algo", "td3"]) == 0
+    out = capsys.readouterr().out
+    assert "--algo td3" in out and "policy_delay" in out
+    assert "--algo ddpg" not in out and "--algo sac" not in out and "initial_alpha" not in out

@@ -94,6 +94,25 @@ def test_set_values_parse_as_json_or_strings():
     assert parse_values("gaussian,ou") == ["gaussian", "ou"]
 
 
+def test_set_values_take_python_spellings_and_choices_in_any_case():
+    assert parse_values("None,null,NONE,True,false") == [None, None, None, True, False]
+    assert parse_values("OU,Gaussian") == ["ou", "gaussian"]
+    # each value on its own: one that is no number stays text, and only it
+    assert parse_values("0.01,0.02x") == [0.01, "0.02x"]
+    with pytest.raises(DDPGError, match="between commas"):
+        parse_values("0.01,,0.02")
+
+
+def test_a_sweep_axis_error_names_the_bad_value():
+    with pytest.raises(DDPGError, match="got '0.02x'"):
+        make_grid("Pendulum-v1", ["ddpg"], ["fast"], {"tau": parse_values("0.01,0.02x")}, [0])
+
+
+def test_a_reversed_seed_range_is_named():
+    with pytest.raises(DDPGError, match="reversed range '5-2'; write it low-high, e.g. 2-5"):
+        parse_seeds("5-2")
+
+
 # Running ------------------------------------------------------------------------------------
 
 def test_a_sweep_runs_every_run_and_summarises_it(finished_sweep):

@@ -343,7 +343,8 @@ def test_train_time_leaves_out_the_evaluations_and_saves(tmp_path, monkeypatch):
         assert 0 < record.train_time_s <= record.wall_time_s
     with open(tmp_path / "evaluations.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [float(r["train_time_s"]) for r in rows] == [r.train_time_s for r in history.evaluations]
+    assert [float(r["train_time_s"]) for r in rows] == [
+        r.train_time_s for r in history.evaluations]
 
 
 def test_a_resumed_run_keeps_its_training_time_apart(tmp_path):
