@@ -8,12 +8,12 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
-#: The start states of training's greedy evaluations (reports and sweeps read these): 10000,
-#: 10001, ... Training seeds are small numbers (0-2 in the book, 100-109 and 200-209 held out,
-#: 1000-1002 for tuning), so no training run resets its environment with one of these.
+#: The first reset seed of training's greedy evaluations, which reports and sweeps read
+#: (10000, 10001, ...). Training seeds are small numbers (0-2 in the book, 100-109 and
+#: 200-209 held out, 1000-1002 for tuning), so no training run resets its environment with one.
 EVAL_SEED_BASE = 10_000
-#: The start states of ``tune``'s trials, 20000, 20001, ...: disjoint from EVAL_SEED_BASE's,
-#: so that the start states a search scores on are not those of the runs reported after it.
+#: The first reset seed of ``tune``'s trials (20000, 20001, ...), disjoint from those of
+#: EVAL_SEED_BASE, so that a search never scores on the start states of the runs reported after.
 TUNE_EVAL_SEED_BASE = 20_000
 
 

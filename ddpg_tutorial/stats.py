@@ -253,11 +253,11 @@ class StoppedRun:
     seed: int
     status: str  #: 'failed', or (in a partial report) 'interrupted' or 'not started'
     last_step: int  #: environment steps at its last evaluation; 0 if it has none
-    reason: str  #: why: the error its train.log ends with, where the log was kept
+    reason: str  #: why it stopped (the error its train.log ends with, where the log was kept)
 
     @property
     def excluded(self) -> bool:
-        """Whether it is left out of the returns: it has no evaluation to count."""
+        """Whether it is left out of the returns, having no evaluation to count."""
         return self.last_step == 0
 
     def describe(self) -> str:
