@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shlex
 import signal
 import sys
@@ -20,7 +21,8 @@ from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_prese
                                   parse_values)
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import eval_seeds, evaluate
+from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
+from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
 from ddpg_tutorial.stats import REPS, report
@@ -30,13 +32,16 @@ from ddpg_tutorial.training_state import STATE_FILE
 
 EXIT_ERROR = 2
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+FAST_TUNED_ON = "Pendulum-v1"  #: the task the fast presets were tuned on
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show every option's default, once: in words where the help gives it, else the value."""
+    """Show every option's default, once: in words where the help gives it, else the value;
+    none for a required option, a flag, or an option that is off unless given."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if "(default:" in (action.help or ""):
+        if ("(default:" in (action.help or "") or action.required or action.nargs == 0
+                or action.default in (None, [])):
             return action.help
         return super()._get_help_string(action)
 
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an agent. The training state is saved at episode ends every "
                     "--save-every steps, so that --resume continues a run exactly, even one "
                     "that was killed; Ctrl-C or SIGTERM stops at the end of the current "
-                    "episode and saves it. Hyperparameters come from --algo and --preset, "
+                    "episode and saves it (a second one stops at once, keeping the last "
+                    "save). Hyperparameters come from --algo and --preset, "
                     "with any field changed by --set; 'ddpg-tutorial presets' lists every "
                     "field, its value in each preset and what it means.")
     train.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
@@ -90,9 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate_cmd = commands.add_parser(
         "evaluate", formatter_class=fmt, help="greedy return of a saved agent",
-        description="Print the mean and std of the greedy return of a saved agent.")
+        description="Print the mean and std of the greedy return of a saved agent, over "
+                    "episodes reset with the seeds --seed, --seed + 1, ...; by default start "
+                    f"states that no training run, report or tuning trial was scored on "
+                    f"({CHECK_SEED_BASE} on; training's evaluations use {EVAL_SEED_BASE} on).")
     evaluate_cmd.add_argument("checkpoint", type=Path, help="agent.pt written by train")
     evaluate_cmd.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
+    evaluate_cmd.add_argument("--seed", type=int, default=CHECK_SEED_BASE,
+                              help="reset seed of the first episode")
+    evaluate_cmd.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                              help="also write each episode's seed and return to FILE")
     evaluate_cmd.add_argument("--env", default=None,
                               help="environment id (default: the one it was trained on)")
     _add_common(evaluate_cmd)
@@ -102,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render one greedy episode of a saved agent to an animated GIF.")
     render.add_argument("checkpoint", type=Path, help="agent.pt written by train")
     render.add_argument("--out", type=Path, default=Path("policy.gif"), help="GIF to write")
-    render.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
+    render.add_argument("--seed", type=int, default=CHECK_SEED_BASE,
+                        help="reset seed of the episode (default: the first of evaluate's)")
     render.add_argument("--env", default=None,
                         help="environment id (default: the one it was trained on)")
     _add_common(render)
@@ -236,11 +250,25 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
     return trainer
 
 
+def _notes(args: argparse.Namespace, config: Config) -> list[str]:
+    """What a newcomer would not expect of this run's configuration, one line each."""
+    notes = []
+    if args.preset == "fast" and args.env != FAST_TUNED_ON:
+        notes.append(f"the fast presets were tuned on {FAST_TUNED_ON}; on {args.env} they are "
+                     "a starting point, not a tuned configuration")
+    if args.algo == "td3" and getattr(config, "policy_delay", 2) == 1:
+        notes.append("this TD3 updates its actor at every update (policy_delay 1, the fast "
+                     "preset's tuned value); the paper delays it to every second one "
+                     "(--set policy_delay=2)")
+    return notes
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         out_dir = args.resume
         trainer = _resume(out_dir, args)
     else:
+        _check_seed(args.seed)
         config = _config_from_args(args)
         out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
         if (out_dir / STATE_FILE).exists():
@@ -252,14 +280,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = Trainer(args.env, config, args.seed, args.device, out_dir,
                           progress=not args.no_progress, save_every=args.save_every,
                           tensorboard_dir=args.tensorboard)
+        for note in _notes(args, config):
+            print(f"note: {note}")
 
     received: list[int] = []
 
     def stop(signum: int, _frame: object) -> None:
         received.append(signum)
-        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
-        print(f"\n{signal.Signals(signum).name}: finishing the current episode, then saving "
-              "the training state", file=sys.stderr)
+        name = signal.Signals(signum).name
+        if len(received) > 1:  # a second signal stops at once, with the last save kept
+            kept = ("nothing was saved yet" if trainer.saved_step is None else
+                    f"the training state of step {trainer.saved_step} is kept; continue with: "
+                    f"ddpg-tutorial train --resume {out_dir}")
+            print(f"\n{name} again: stopping now, without saving; {kept}", file=sys.stderr)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        print(f"\n{name}: finishing the current episode, then saving the training state "
+              f"({name} again stops at once)", file=sys.stderr)
         trainer.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in EXIT_SIGNAL}
@@ -297,21 +335,33 @@ def _load_for(path: Path, env_id: str | None, device: str):
     return agent, env_id
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise DDPGError(f"--seed must be an integer >= 0, got {seed}")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.episodes <= 0:
         raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
+    _check_seed(args.seed)
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
-    seeds = eval_seeds(args.episodes)
+    seeds = eval_seeds(args.episodes, args.seed)
     returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds).returns
     print(f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
-          f"over {args.episodes} episodes (mean ± std)")
+          f"over {args.episodes} episodes (mean ± std), reset seeds {seeds[0]}-{seeds[-1]}")
+    if args.csv is not None:
+        text = "seed,return\n" + "".join(f"{s},{r!r}\n" for s, r in zip(seeds, returns.tolist()))
+        atomic_write(args.csv, lambda f: f.write(text.encode()))
+        print(f"wrote {args.csv}")
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    _check_seed(args.seed)
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     episode_return = render_gif(agent.act, env_id, args.out, seed=args.seed)
-    print(f"wrote {args.out} ({env_id}, episode return {episode_return:.1f})")
+    print(f"wrote {args.out} ({env_id}, reset seed {args.seed}, episode return "
+          f"{episode_return:.1f})")
     return 0
 
 

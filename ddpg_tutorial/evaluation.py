@@ -15,6 +15,9 @@ EVAL_SEED_BASE = 10_000
 #: The first reset seed of ``tune``'s trials (20000, 20001, ...), disjoint from those of
 #: EVAL_SEED_BASE, so that a search never scores on the start states of the runs reported after.
 TUNE_EVAL_SEED_BASE = 20_000
+#: The first reset seed of ``ddpg-tutorial evaluate`` and ``render`` (30000, 30001, ...), start
+#: states on which no training run, report or tuning trial was scored.
+CHECK_SEED_BASE = 30_000
 
 
 def eval_seeds(episodes: int, base: int = EVAL_SEED_BASE) -> list[int]:

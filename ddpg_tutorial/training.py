@@ -102,6 +102,7 @@ class Trainer:
         self.overhead_s = 0.0  # of which in evaluations and saves, not training
         self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
         self.stop_requested = False
+        self.saved_step: int | None = None  # the step of the last training state saved
 
     # The loop -------------------------------------------------------------------------------
 
@@ -236,6 +237,7 @@ class Trainer:
             return
         state = self.state_dict()
         save_training_state(self.out_dir, state, self.buffer)
+        self.saved_step = self.step
         self.replay_chunks = state["replay_chunks"]
         self._next_save = (self.step // self.save_every + 1) * self.save_every
 
@@ -285,6 +287,7 @@ class Trainer:
         if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
+        trainer.saved_step = trainer.step
         trainer.overhead_s = state.get("overhead_s", 0.0)  # states before 0.3 lack it
         trainer.buffer.load_state_dict(state["buffer"])
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]

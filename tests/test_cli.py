@@ -17,7 +17,7 @@ import pytest
 from conftest import TINY_TRAIN_ARGS
 from PIL import Image
 
-from ddpg_tutorial import load_agent
+from ddpg_tutorial import Trainer, load_agent
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,15 +87,32 @@ def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
     assert not (run_dir / "training_state.pt").exists()
 
 
-def test_evaluate_prints_the_mean_and_std_of_the_saved_agent(run_dir, capsys):
+def test_evaluate_prints_the_mean_and_std_of_the_saved_agent(run_dir, capsys, tmp_path):
+    # On the run's own evaluation seeds, evaluate repeats its last evaluation ...
     rc, out, err = cli(capsys, "evaluate", run_dir / "agent.pt", "--episodes", "2",
-                       "--device", "cpu")
+                       "--device", "cpu", "--seed", "10000")
     assert rc == 0, err
-    # The same agent on the same evaluation seeds as the run's last evaluation.
     last = read_csv(run_dir / "evaluations.csv")[-1]
     mean, std = float(last[2]), float(last[3])
     assert out.strip() == (f"Pendulum-v1: greedy return {mean:.1f} ± {std:.1f} "
-                           "over 2 episodes (mean ± std)")
+                           "over 2 episodes (mean ± std), reset seeds 10000-10001")
+    # ... and by default it uses start states of its own, which it names, and writes them.
+    rc, out, err = cli(capsys, "evaluate", run_dir / "agent.pt", "--episodes", "2",
+                       "--csv", tmp_path / "episodes.csv")
+    assert rc == 0, err
+    assert "reset seeds 30000-30001" in out and f"wrote {tmp_path / 'episodes.csv'}" in out
+    rows = read_csv(tmp_path / "episodes.csv")
+    assert rows[0] == ["seed", "return"] and [r[0] for r in rows[1:]] == ["30000", "30001"]
+    assert f"{sum(float(r[1]) for r in rows[1:]) / 2:.1f}" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "render"])
+def test_a_negative_seed_is_one_line(command, run_dir, tmp_path, capsys):
+    where = {"train": ["--out", tmp_path / "run"], "evaluate": [run_dir / "agent.pt"],
+             "render": [run_dir / "agent.pt", "--out", tmp_path / "x.gif"]}[command]
+    rc, _, err = cli(capsys, command, *where, "--seed", "-1")
+    assert_one_line_error(rc, err, "--seed must be an integer >= 0, got -1")
+    assert not list(tmp_path.iterdir())  # no folder, no GIF
 
 
 def test_render_writes_a_gif(run_dir, tmp_path, capsys):
@@ -104,7 +121,8 @@ def test_render_writes_a_gif(run_dir, tmp_path, capsys):
     rc, out, err = cli(capsys, "render", run_dir / "agent.pt", "--out", tmp_path / "x.gif",
                        "--env", "DDPGTestRender-v0")
     assert rc == 0, err
-    assert f"wrote {tmp_path / 'x.gif'} (DDPGTestRender-v0, episode return" in out
+    assert (f"wrote {tmp_path / 'x.gif'} (DDPGTestRender-v0, reset seed 30000, "
+            "episode return") in out
     with Image.open(tmp_path / "x.gif") as gif:
         assert gif.format == "GIF" and gif.n_frames == 50  # one frame per step
         assert gif.size == (256, 192)  # scaled to 256 pixels wide
@@ -291,8 +309,13 @@ def test_help_lists_every_option_with_its_default(command, capsys):
         help_text = " ".join(action.help.split())
         if "(default:" in help_text:  # the default said in words, once
             assert help_text in text and f"{help_text} (default:" not in text
+        elif action.required or action.nargs == 0 or action.default in (None, []):
+            # nothing to say: required, a flag, or off unless given
+            assert help_text in text and f"{help_text} (default:" not in text, action.dest
         else:
             assert f"{help_text} (default: {action.default})" in text, action.dest
+    for empty in ("(default: None)", "(default: [])", "(default: False)"):
+        assert empty not in text
     if command == "train":
         for fragment in ["--eval-every", "(default: the preset's, 1000)", "--env",
                          "(default: Pendulum-v1)", "--preset", "(default: fast)",
@@ -433,3 +456,52 @@ def test_presets_lists_only_the_algorithms_asked_for(capsys):
     out = capsys.readouterr().out
     assert "--algo td3" in out and "policy_delay" in out
     assert "--algo ddpg" not in out and "--algo sac" not in out and "initial_alpha" not in out
+
+
+
+def test_the_fast_preset_on_another_task_says_what_it_was_tuned_for(tmp_path, capsys):
+    rc, out, err = cli(capsys, "train", "--env", "DDPGTestSmall-v0", "--steps", "300",
+                       "--eval-every", "300", "--out", tmp_path / "run", "--no-gif",
+                       *TINY_TRAIN_ARGS)
+    assert rc == 0, err
+    assert out.strip().splitlines()[0] == (
+        "note: the fast presets were tuned on Pendulum-v1; on DDPGTestSmall-v0 they are a "
+        "starting point, not a tuned configuration")
+
+
+def test_a_second_ctrl_c_stops_at_once_and_says_what_is_kept(tmp_path, capsys, monkeypatch):
+    # The two signals are delivered by calling the handler that train installed, right after
+    # a save in the middle of the run; the second one's re-raised signal is only recorded.
+    killed = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: killed.append(signum))
+    save = Trainer._save
+
+    def save_then_interrupt_twice(trainer):
+        save(trainer)
+        if trainer.step >= 400 and not killed:
+            handler = signal.getsignal(signal.SIGINT)
+            handler(signal.SIGINT, None)
+            handler(signal.SIGINT, None)
+
+    monkeypatch.setattr(Trainer, "_save", save_then_interrupt_twice)
+    out_dir = tmp_path / "run"
+    rc, _, err = cli(capsys, "train", "--out", out_dir, "--steps", "1000", "--eval-every",
+                     "200", "--no-gif", *TINY_TRAIN_ARGS)
+    assert killed == [signal.SIGINT] and rc == 130
+    assert "SIGINT: finishing the current episode, then saving the training state" in err
+    assert (f"SIGINT again: stopping now, without saving; the training state of step 400 is "
+            f"kept; continue with: ddpg-tutorial train --resume {out_dir}") in err
+
+
+def test_td3_without_delayed_actor_updates_says_so(tmp_path, capsys):
+    rc, out, err = cli(capsys, "train", "--algo", "td3", "--steps", "300", "--eval-every",
+                       "300", "--out", tmp_path / "run", "--no-gif", *TINY_TRAIN_ARGS)
+    assert rc == 0, err
+    assert out.splitlines()[0] == (
+        "note: this TD3 updates its actor at every update (policy_delay 1, the fast preset's "
+        "tuned value); the paper delays it to every second one (--set policy_delay=2)")
+    rc, out, err = cli(capsys, "train", "--algo", "td3", "--steps", "300", "--eval-every",
+                       "300", "--out", tmp_path / "run2", "--no-gif", *TINY_TRAIN_ARGS,
+                       "--set", "policy_delay=2")
+    assert rc == 0, err
+    assert "note:" not in out
