@@ -344,6 +344,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.episodes <= 0:
         raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
     _check_seed(args.seed)
+    if args.csv is not None and (args.csv.is_dir() or not args.csv.parent.is_dir()):
+        raise DDPGError(f"--csv '{args.csv}' is a folder or in no folder that exists; give a "
+                        "file path in an existing folder")
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     seeds = eval_seeds(args.episodes, args.seed)
     returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds).returns

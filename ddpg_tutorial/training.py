@@ -88,6 +88,7 @@ class Trainer:
         self.env = make_env(env_id)
         self.spec = check_env(self.env, env_id)
         self.eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
+        self.eval_seed_base = eval_seed_base
         self.eval_seeds = eval_seeds(config.eval_episodes, eval_seed_base)
         seeds = stream_seeds(seed)  # independent streams, one per use
         self.env_seed = seeds["env"]
@@ -265,7 +266,7 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "overhead_s": self.overhead_s,
             "save_every": self.save_every,
-            "eval_seed_base": self.eval_seeds[0] if self.eval_seeds else EVAL_SEED_BASE,
+            "eval_seed_base": self.eval_seed_base,
             "tensorboard_dir": None if self.tensorboard_dir is None else str(self.tensorboard_dir),
             "buffer": self.buffer.state_dict(with_rows=False),
             "replay_chunks": list(self.replay_chunks),

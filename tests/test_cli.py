@@ -505,3 +505,11 @@ def test_td3_without_delayed_actor_updates_says_so(tmp_path, capsys):
                        "--set", "policy_delay=2")
     assert rc == 0, err
     assert "note:" not in out
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_evaluate_csv_in_no_folder_is_one_line(where, run_dir, tmp_path, capsys):
+    path = tmp_path if where == "folder" else tmp_path / "no" / "such.csv"
+    rc, out, err = cli(capsys, "evaluate", run_dir / "agent.pt", "--csv", path)
+    assert_one_line_error(rc, err, f"--csv '{path}' is a folder or in no folder that exists")
+    assert out == ""  # refused before evaluating
