@@ -1,9 +1,9 @@
 """ddpg_tutorial: Deep Deterministic Policy Gradient (Lillicrap et al. 2015) and its successors
 TD3 and SAC, small and readable.
 
-The layout: every algorithm is an agent class whose ``update(batch)`` is one function to read
-top to bottom (:mod:`.agent` for DDPG, :mod:`.td3`, :mod:`.sac`), with a config class and
-presets (:mod:`.config`). Everything else is written once and shared: the replay buffer, the
+The layout: every algorithm is an agent class (:class:`.Agent`, :mod:`.base`) whose
+``update(batch)`` is one function to read top to bottom (:mod:`.agent` for DDPG, :mod:`.td3`,
+:mod:`.sac`), with a config class and presets (:mod:`.config`). Everything else is written once and shared: the replay buffer, the
 networks, the training loop, evaluation, history, checkpoints and the command line, which find
 an algorithm's classes by name in :mod:`.algorithms`. TD3's agent is DDPG's with a twin critic
 and its own update; SAC's agent is its own (a stochastic actor, no noise process).
@@ -13,6 +13,7 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.buffer`: the replay buffer
 - :mod:`~ddpg_tutorial.networks`: actor and critic; the twin critic; SAC's squashed Gaussian actor
 - :mod:`~ddpg_tutorial.noise`: Ornstein-Uhlenbeck and Gaussian exploration noise
+- :mod:`~ddpg_tutorial.base`: the interface every agent has, and the set-up they share
 - :mod:`~ddpg_tutorial.agent`: acting and the DDPG update
 - :mod:`~ddpg_tutorial.td3`: TD3's agent and update
 - :mod:`~ddpg_tutorial.sac`: SAC's agent and update
@@ -38,8 +39,9 @@ Modules, one idea each:
   report, tune, presets)
 """
 
-from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics, soft_update
+from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics
 from ddpg_tutorial.algorithms import make_agent
+from ddpg_tutorial.base import Agent, soft_update
 from ddpg_tutorial.buffer import Batch, ReplayBuffer
 from ddpg_tutorial.checkpoint import load_agent, save_agent
 from ddpg_tutorial.config import (ALGORITHM_PRESETS, PRESETS, SAC_PRESETS, TD3_PRESETS, Config,
@@ -58,7 +60,7 @@ from ddpg_tutorial.training import Trainer, train
 __version__ = "0.2.0"
 
 __all__ = [
-    "ALGORITHM_PRESETS", "Actor", "Batch", "Config", "Critic", "DDPGAgent", "DDPGConfig",
+    "ALGORITHM_PRESETS", "Actor", "Agent", "Batch", "Config", "Critic", "DDPGAgent", "DDPGConfig",
     "DDPGError", "GaussianNoise", "History", "OrnsteinUhlenbeckNoise", "PRESETS", "ReplayBuffer",
     "SACAgent", "SACConfig", "SACMetrics", "SAC_PRESETS", "SquashedGaussianActor", "TD3Agent",
     "TD3Config", "TD3Metrics", "TD3_PRESETS", "Trainer", "TwinCritic", "UpdateMetrics",

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ddpg_tutorial.base import Agent, adam, soft_update, weight_penalty
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import DDPGConfig
-from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.networks import Actor, Critic, running_statistics
+from ddpg_tutorial.networks import Actor, Critic, frozen_statistics, running_statistics
 from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
-from ddpg_tutorial.seeding import stream_seeds
 
 
 class UpdateMetrics(NamedTuple):
@@ -39,28 +39,7 @@ def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNo
                          anneal_steps=config.noise_anneal_steps)
 
 
-@torch.no_grad()
-def soft_update(targets: list[torch.Tensor], online: list[torch.Tensor], tau: float) -> None:
-    """Polyak averaging, in place: theta_target <- (1 - tau) theta_target + tau theta,
-    for every pair of tensors at once (one fused call instead of a loop)."""
-    torch._foreach_lerp_(targets, online, tau)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``'auto'`` picks CUDA when available, otherwise the CPU; ``'cpu'`` and ``'cuda[:N]'``
-    are taken as they are, anything else is a :class:`.DDPGError`."""
-    device = str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise DDPGError(f"unknown device '{device}'; use cpu, cuda or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DDPGError(f"device '{device}' asked for, but PyTorch sees no CUDA GPU; "
-                        "use --device cpu")
-    return torch.device(device)
-
-
-class DDPGAgent:
+class DDPGAgent(Agent):
     """Actor, critic, their target copies and optimisers, and the exploration noise.
 
     Observations are float arrays of shape (obs_dim,); actions of shape
@@ -71,33 +50,25 @@ class DDPGAgent:
     """
 
     algorithm = "ddpg"
-    critic_class: type[torch.nn.Module] = Critic
-    #: The attributes whose state dicts a checkpoint holds (with the generator's state).
+    critic_class: ClassVar[type[nn.Module]] = Critic
     saved = ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
              "critic_optimizer", "noise")
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                  config: DDPGConfig, seed: int = 0, device: str = "cpu") -> None:
-        self.config = config
-        self.device = resolve_device(device)
-        self.action_low = np.asarray(action_low, dtype=np.float32)
-        self.action_high = np.asarray(action_high, dtype=np.float32)
-        act_dim = self.action_low.size
-        seeds = stream_seeds(seed)
-        self.generator = torch.Generator(self.device).manual_seed(seeds["agent"])
+        super().__init__(obs_dim, action_low, action_high, config, seed, device)
+        self.config: DDPGConfig = config
         self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
-                           self.generator, config.batch_norm).eval()
-        self.critic = self.critic_class(obs_dim, act_dim, config.critic_hidden, self.generator,
-                                        config.batch_norm).eval()
+                           self.generator, config.batch_norm, config.final_layer_bound).eval()
+        self.critic = self.critic_class(obs_dim, self.act_dim, config.critic_hidden,
+                                        self.generator, config.batch_norm,
+                                        config.critic_action_layer,
+                                        config.final_layer_bound).eval()
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        # fused=True: one kernel per optimiser step instead of a loop over tensors.
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr,
-                                                fused=True)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
-                                                 weight_decay=config.critic_weight_decay,
-                                                 fused=True)
-        self.noise = make_noise(config, act_dim, seeds["noise"])
+        self.actor_optimizer = adam(self.actor, config.actor_lr)
+        self.critic_optimizer = adam(self.critic, config.critic_lr)
+        self.noise = make_noise(config, self.act_dim, self.seeds["noise"])
         # Parameter lists, gathered once: the update runs thousands of times. The targets also
         # average batch normalisation's running statistics, when there are any.
         self._actor_params = list(self.actor.parameters())
@@ -152,12 +123,13 @@ class DDPGAgent:
         q = self.critic(batch.obs, batch.action)
         critic_loss = F.mse_loss(q, td_target)
         self.critic_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
+        (critic_loss + weight_penalty(self.critic, self.config.critic_weight_decay)).backward()
         self.critic_optimizer.step()
 
         # Actor: ascend Q(s, mu(s)). Backward computes gradients for the actor's weights only;
-        # the critic's weights get none.
-        actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
+        # the critic's weights get none (nor do its batch-norm statistics move a second time).
+        with frozen_statistics(self.critic):
+            actor_loss = -self.critic(batch.obs, self.actor(batch.obs)).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
         actor_loss.backward(inputs=self._actor_params)
         self.actor_optimizer.step()
@@ -169,18 +141,3 @@ class DDPGAgent:
     def start_episode(self) -> None:
         """Called at every episode start: the noise process starts again at its mean."""
         self.noise.reset()
-
-    def state_dict(self) -> dict:
-        """Everything the agent holds that changes while training: the weights of its
-        networks, its optimisers' states, its noise process and its generator."""
-        return {**{name: getattr(self, name).state_dict() for name in self.saved},
-                "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore what :meth:`state_dict` returned (a checkpoint of version 0.1.0 holds only
-        the networks and optimisers; the rest then stays as it is)."""
-        for name, value in state.items():
-            if name == "generator":
-                self.generator.set_state(value)
-            else:
-                getattr(self, name).load_state_dict(value)

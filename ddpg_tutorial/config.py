@@ -22,6 +22,10 @@ CHOICES = get_args(NoiseKind)
 SPELLINGS = {"none": None, "null": None, "true": True, "false": False}
 
 
+#: Fields added in version 0.3, with the values every run of earlier versions used.
+ADDED_FIELDS = {"critic_action_layer": 2, "final_layer_bound": 3e-3}
+
+
 def _field(default: Any, doc: str) -> Any:
     """A config field with its one-line description (:func:`describe` shows it)."""
     return dataclasses.field(default=default, metadata={"doc": doc})
@@ -49,8 +53,13 @@ class Config:
     algorithm: ClassVar[str] = ""
 
     actor_hidden: tuple[int, ...] = _field((400, 300), "sizes of the actor's hidden layers")
-    critic_hidden: tuple[int, ...] = _field(
-        (400, 300), "sizes of the critic's hidden layers; the action joins at the second")
+    critic_hidden: tuple[int, ...] = _field((400, 300), "sizes of the critic's hidden layers")
+    critic_action_layer: int = _field(
+        2, "the critic's layer the action enters: 1 (with the state) or 2 (beside the first "
+           "layer's features, the DDPG paper's design)")
+    final_layer_bound: float | None = _field(
+        3e-3, "the last layers of the critics and of a deterministic actor start in U(-b, b) "
+              "(None: the fan-in bound of the layers before, PyTorch's default)")
     actor_lr: float = _field(1e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(1e-3, "Adam learning rate of the critic")
     critic_weight_decay: float = _field(1e-2, "L2 weight decay of the critic's Adam")
@@ -88,6 +97,11 @@ class Config:
             _check(getattr(self, name) > 0, name, "> 0", getattr(self, name))
         _check(self.critic_weight_decay >= 0, "critic_weight_decay", ">= 0",
                self.critic_weight_decay)
+        _check(self.critic_action_layer in (1, 2) and _is_int(self.critic_action_layer),
+               "critic_action_layer", "1 or 2", self.critic_action_layer)
+        bound = self.final_layer_bound
+        _check(bound is None or (_is_number(bound) and bound > 0), "final_layer_bound",
+               "None or a finite number > 0", bound)
         _check(0 <= self.gamma <= 1, "gamma", "in [0, 1]", self.gamma)
         _check(0 < self.tau <= 1, "tau", "in (0, 1]", self.tau)
         for name in ("batch_size", "buffer_size", "update_every", "total_steps",
@@ -121,8 +135,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        return cls().replace(**data)
+        """Inverse of :meth:`to_dict`; unknown keys are an error. A field that ``data`` lacks
+        because it was saved before the field existed takes the value that version used."""
+        return cls().replace(**{**ADDED_FIELDS, **data})
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,12 @@ class DDPGConfig(Config):
         super().validate()
         _check(isinstance(self.batch_norm, bool), "batch_norm", "true or false",
                self.batch_norm)
+        if self.batch_norm:
+            _check(self.critic_action_layer == 2, "critic_action_layer",
+                   "2 with batch_norm (the paper normalises the layers before the action "
+                   "joins)", self.critic_action_layer)
+            _check(self.batch_size >= 2, "batch_size", ">= 2 with batch_norm (a batch of one "
+                   "has no variance to normalise by)", self.batch_size)
         for name in ("noise_sigma", "ou_theta", "ou_dt"):
             value = getattr(self, name)
             _check(_is_number(value), name, "a finite number", value)
@@ -164,6 +185,10 @@ class DDPGConfig(Config):
         _check(_is_int(self.noise_anneal_steps) and self.noise_anneal_steps >= 0,
                "noise_anneal_steps", "an integer >= 0", self.noise_anneal_steps)
         _check(self.noise in ("ou", "gaussian"), "noise", "'ou' or 'gaussian'", self.noise)
+        annealed = self.noise_sigma_final is not None
+        _check(annealed == (self.noise_anneal_steps > 0), "noise_anneal_steps",
+               "> 0 with noise_sigma_final and 0 without it (set both, or neither)",
+               self.noise_anneal_steps)
 
 
 @dataclass(frozen=True)
@@ -174,6 +199,12 @@ class TD3Config(DDPGConfig):
 
     algorithm: ClassVar[str] = "td3"
 
+    critic_action_layer: int = _field(
+        1, "the critics' layer the action enters: 1 (with the state, the TD3 paper's design) "
+           "or 2 (beside the first layer's features)")
+    final_layer_bound: float | None = _field(
+        None, "the last layers of the actor and critics start in U(-b, b) (None: the fan-in "
+              "bound of the layers before, PyTorch's default and the TD3 paper's)")
     actor_lr: float = _field(1e-3, "Adam learning rate of the actor")
     critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
     tau: float = _field(5e-3, "target networks move this fraction towards the online ones "
@@ -210,8 +241,13 @@ class SACConfig(Config):
     algorithm: ClassVar[str] = "sac"
 
     actor_hidden: tuple[int, ...] = _field((256, 256), "sizes of the actor's hidden layers")
-    critic_hidden: tuple[int, ...] = _field(
-        (256, 256), "sizes of the critics' hidden layers; the action joins at the second")
+    critic_hidden: tuple[int, ...] = _field((256, 256), "sizes of the critics' hidden layers")
+    critic_action_layer: int = _field(
+        1, "the critics' layer the action enters: 1 (with the state, the SAC paper's design) "
+           "or 2 (beside the first layer's features)")
+    final_layer_bound: float | None = _field(
+        None, "the critics' last layers start in U(-b, b) (None: the fan-in bound of the "
+              "layers before, PyTorch's default and the SAC paper's)")
     actor_lr: float = _field(3e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(3e-4, "Adam learning rate of the critics")
     critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
@@ -239,6 +275,7 @@ class SACConfig(Config):
 # did not beat its hand-made preset there, so that one stays.
 _SHORT = dict(critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000,
               total_steps=10_000)
+_DDPG_NETWORKS = dict(critic_action_layer=2, final_layer_bound=3e-3)
 
 PRESETS: dict[str, DDPGConfig] = {
     # Lillicrap et al. (2015), Section 7: their numbers and their batch normalisation; warm-up,
@@ -252,12 +289,14 @@ PRESETS: dict[str, DDPGConfig] = {
 TD3_PRESETS: dict[str, TD3Config] = {
     # Fujimoto et al. (2018), Section 6.1 and Appendix C: 400-300 networks, Adam 1e-3, batch
     # 100, tau 0.005, policy delay 2, target noise 0.2 clipped at 0.5, exploration N(0, 0.1).
-    # Unlike the paper, the critics take the action at their second layer (as DDPG's) and the
-    # last layers start in U(-3e-3, 3e-3); the paper's random warm-up was 10,000 steps on
-    # HalfCheetah and Ant (--set warmup_steps=10000 there), 1,000 elsewhere.
+    # The critics take the action at their input and every layer starts in PyTorch's default
+    # range, as in the paper's code; its random warm-up was 10,000 steps on HalfCheetah and
+    # Ant (--set warmup_steps=10000 there), 1,000 elsewhere.
     "paper": TD3Config(),
-    # The tuning kept clipped double Q-learning and target smoothing but no policy delay.
-    "fast": TD3Config(**_SHORT, actor_hidden=(256, 256), critic_hidden=(256, 256),
+    # The tuning kept clipped double Q-learning and target smoothing but no policy delay. Its
+    # networks are DDPG's design: the action at the critics' second layer, last layers small.
+    "fast": TD3Config(**_SHORT, **_DDPG_NETWORKS, actor_hidden=(256, 256),
+                      critic_hidden=(256, 256),
                       actor_lr=4.9e-4, critic_lr=2.1e-3, gamma=0.97, tau=0.023,
                       batch_size=128, update_every=1, noise="ou", noise_sigma=0.45,
                       policy_delay=1, target_noise=0.23),
@@ -265,10 +304,12 @@ TD3_PRESETS: dict[str, TD3Config] = {
 
 SAC_PRESETS: dict[str, SACConfig] = {
     # Haarnoja et al. (2018b), Table 1: 256-256 networks, Adam 3e-4, batch 256, tau 0.005,
-    # target entropy -dim(A), one gradient step per environment step. Unlike the paper, the
-    # critics take the action at their second layer.
+    # target entropy -dim(A), one gradient step per environment step; the critics take the
+    # action at their input and every layer starts in PyTorch's default range.
     "paper": SACConfig(gamma=0.99),
-    "fast": SACConfig(**_SHORT, actor_hidden=(160, 160), critic_hidden=(160, 160),
+    # The critics of DDPG's design: the action at their second layer, last layers small.
+    "fast": SACConfig(**_SHORT, **_DDPG_NETWORKS, actor_hidden=(160, 160),
+                      critic_hidden=(160, 160),
                       actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3, gamma=0.98, tau=1e-2,
                       batch_size=256, update_every=2),
 }

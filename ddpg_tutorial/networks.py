@@ -4,7 +4,8 @@ and SAC; SAC's squashed Gaussian actor."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -42,6 +43,22 @@ def running_statistics(module: nn.Module) -> list[torch.Tensor]:
             if name.endswith(("running_mean", "running_var"))]
 
 
+@contextmanager
+def frozen_statistics(module: nn.Module) -> Iterator[None]:
+    """Inside, ``module``'s batch normalisation layers still normalise by the batch in
+    training mode, but leave their running statistics where they are (momentum 0): an
+    update that runs the critic twice on one batch moves them once."""
+    norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm1d)]
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    try:
+        yield
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+
+
 class Actor(nn.Module):
     """Deterministic policy mu(s): (B, obs_dim) or (obs_dim,) -> (B, act_dim) or (act_dim,),
     inside [low, high].
@@ -49,12 +66,15 @@ class Actor(nn.Module):
     ReLU hidden layers, then tanh, rescaled from [-1, 1] to the action bounds:
     ``action = center + half_range * tanh(z)``. With ``batch_norm``, as in Lillicrap et al.
     (2015), the state input and every hidden layer (before its ReLU) are batch-normalised. The
-    weights are drawn from ``generator`` (torch's global generator when None), on its device.
+    weights are drawn from ``generator`` (torch's global generator when None), on its device:
+    every layer's from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the last layer's from
+    U(-final_bound, final_bound) unless ``final_bound`` is None.
     """
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                  hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False,
+                 final_bound: float | None = FINAL_LAYER_BOUND) -> None:
         super().__init__()
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
@@ -64,7 +84,7 @@ class Actor(nn.Module):
         self.out = linear(sizes[-1], low.numel(), generator=generator)
         for layer in self.hidden:
             fan_in_uniform_(layer, generator=generator)
-        fan_in_uniform_(self.out, FINAL_LAYER_BOUND, generator)
+        fan_in_uniform_(self.out, final_bound, generator)
         device = self.out.weight.device
         # One normalisation for the input and one per hidden layer.
         self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=device) for n in sizes)
@@ -89,46 +109,68 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """Action value Q(s, a): (B, obs_dim), (B, act_dim) -> (B, 1).
 
-    The state goes through the first layer alone; the action joins at the
-    second layer, which sees the first layer's features h and the action a
-    side by side: ``W [h; a] + b``. Its weight matrix is stored as two blocks,
-    ``W [h; a] = W_h h + W_a a``, so no concatenated copy of the batch is made. With
-    ``batch_norm``, as in Lillicrap et al. (2015), the layers before the action joins are
-    batch-normalised: the state input and the first layer (before its ReLU). The weights
-    are drawn from ``generator`` (torch's global generator when None), on its device.
+    ``action_layer`` says where the action enters. At 2 (the DDPG paper's design) the state
+    goes through the first layer alone, and the second layer sees its features h and the
+    action a side by side: ``W [h; a] + b``. At 1 (TD3's and SAC's papers) the first layer
+    sees ``[s; a]``. The layer the action joins stores its weight matrix as two blocks,
+    ``W [x; a] = W_x x + W_a a``, so no concatenated copy of the batch is made.
+
+    Every layer's weights start in U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the fan-in of a joined
+    layer counting the action, and the last layer's in U(-final_bound, final_bound) unless
+    ``final_bound`` is None. With ``batch_norm`` (action at layer 2 only), as in Lillicrap et
+    al. (2015), the layers before the action joins are batch-normalised: the state input and
+    the first layer (before its ReLU). The weights are drawn from ``generator`` (torch's
+    global generator when None), on its device.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False,
+                 action_layer: int = 2, final_bound: float | None = FINAL_LAYER_BOUND) -> None:
         super().__init__()
         if len(hidden) < 2:
             raise ValueError("the critic needs at least two hidden layers")
+        if action_layer not in (1, 2):
+            raise ValueError(f"the action joins at layer 1 or 2, not {action_layer}")
+        if batch_norm and action_layer != 2:
+            raise ValueError("batch normalisation needs the action at the second layer")
         g = generator
+        self.action_layer = action_layer
+        # The first layer, then (action at 2) the second, each joined: the state's block with
+        # the bias b, and the action's block W_a.
         self.first = linear(obs_dim, hidden[0], generator=g)
-        self.joint_state = linear(hidden[0], hidden[1], generator=g)  # W_h and the bias b
-        self.joint_action = linear(act_dim, hidden[1], bias=False, generator=g)  # W_a
-        self.hidden = nn.ModuleList(linear(i, o, generator=g)
-                                    for i, o in zip(hidden[1:-1], hidden[2:]))
+        if action_layer == 1:
+            self.first_action = linear(act_dim, hidden[0], bias=False, generator=g)
+            joined, action_block, rest = self.first, self.first_action, hidden
+        else:
+            self.joint_state = linear(hidden[0], hidden[1], generator=g)
+            self.joint_action = linear(act_dim, hidden[1], bias=False, generator=g)
+            joined, action_block, rest = self.joint_state, self.joint_action, hidden[1:]
+        self.hidden = nn.ModuleList(linear(i, o, generator=g) for i, o in zip(rest[:-1], rest[1:]))
         self.out = linear(hidden[-1], 1, generator=g)
         for layer in (self.first, *self.hidden):
-            fan_in_uniform_(layer, generator=generator)
-        # The second layer's fan-in is its whole input [h; a], for both blocks.
-        joint_bound = 1.0 / math.sqrt(hidden[0] + act_dim)
-        fan_in_uniform_(self.joint_state, joint_bound, generator)
-        fan_in_uniform_(self.joint_action, joint_bound, generator)
-        fan_in_uniform_(self.out, FINAL_LAYER_BOUND, generator)
+            if layer is not joined:
+                fan_in_uniform_(layer, generator=generator)
+        joined_bound = 1.0 / math.sqrt(joined.in_features + act_dim)
+        fan_in_uniform_(joined, joined_bound, generator)
+        fan_in_uniform_(action_block, joined_bound, generator)
+        fan_in_uniform_(self.out, final_bound, generator)
         self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=self.out.weight.device)
                                     for n in (obs_dim, hidden[0]))
                       if batch_norm else None)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Q-values of a batch: (B, obs_dim), (B, act_dim) -> (B, 1)."""
-        if self.norms is None:
-            h = torch.relu(self.first(obs))
+        # The joined layer: W_x x + b from the first block, plus W_a a in the same call
+        # (addmm: input + m1 @ m2).
+        if self.action_layer == 1:
+            x = torch.relu(torch.addmm(self.first(obs), action, self.first_action.weight.t()))
         else:
-            h = torch.relu(self.norms[1](self.first(self.norms[0](obs))))
-        # W_h h + b from the first block, plus W_a a in the same call (addmm: input + m1 @ m2).
-        x = torch.relu(torch.addmm(self.joint_state(h), action, self.joint_action.weight.t()))
+            if self.norms is None:
+                h = torch.relu(self.first(obs))
+            else:
+                h = torch.relu(self.norms[1](self.first(self.norms[0](obs))))
+            x = torch.relu(torch.addmm(self.joint_state(h), action,
+                                       self.joint_action.weight.t()))
         for layer in self.hidden:
             x = torch.relu(layer(x))
         return self.out(x)
@@ -139,10 +181,13 @@ class TwinCritic(nn.Module):
     SAC): (B, obs_dim), (B, act_dim) -> ((B, 1), (B, 1)). Each is a :class:`Critic`."""
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False) -> None:
+                 generator: torch.Generator | None = None, batch_norm: bool = False,
+                 action_layer: int = 2, final_bound: float | None = FINAL_LAYER_BOUND) -> None:
         super().__init__()
-        self.q1 = Critic(obs_dim, act_dim, hidden, generator, batch_norm)
-        self.q2 = Critic(obs_dim, act_dim, hidden, generator, batch_norm)
+        self.q1 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer,
+                         final_bound)
+        self.q2 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer,
+                         final_bound)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both critics' Q-values: (B, obs_dim), (B, act_dim) -> (B, 1), (B, 1)."""

@@ -17,24 +17,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ddpg_tutorial.agent import resolve_device, soft_update
+from ddpg_tutorial.base import Agent, adam, soft_update, weight_penalty
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import SACConfig
 from ddpg_tutorial.networks import SquashedGaussianActor, TwinCritic
-from ddpg_tutorial.seeding import stream_seeds
 
 
 class SACMetrics(NamedTuple):
     """What one call of :meth:`SACAgent.update` measured, 0-dim tensors on the agent's device."""
 
     critic_loss: torch.Tensor  #: sum of both critics' mean squared soft TD errors
-    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
     actor_loss: torch.Tensor  #: mean of alpha log pi(a|s) - min_i Q_i(s, a), a ~ pi(.|s)
+    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
     alpha: torch.Tensor  #: the temperature used in this update
     entropy: torch.Tensor  #: the policy's entropy, estimated on the batch as -mean log pi(a|s)
 
 
-class SACAgent:
+class SACAgent(Agent):
     """A :class:`.SquashedGaussianActor`, a :class:`.TwinCritic` with its target copy, their
     optimisers, and the temperature ``alpha = exp(log_alpha)`` with its own optimiser.
 
@@ -49,25 +48,20 @@ class SACAgent:
 
     def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
                  config: SACConfig, seed: int = 0, device: str = "cpu") -> None:
-        self.config = config
-        self.device = resolve_device(device)
-        self.action_low = np.asarray(action_low, dtype=np.float32)
-        self.action_high = np.asarray(action_high, dtype=np.float32)
-        act_dim = self.action_low.size
-        self.generator = torch.Generator(self.device).manual_seed(stream_seeds(seed)["agent"])
+        super().__init__(obs_dim, action_low, action_high, config, seed, device)
+        self.config: SACConfig = config
         self.actor = SquashedGaussianActor(obs_dim, self.action_low, self.action_high,
                                            config.actor_hidden, self.generator)
-        self.critic = TwinCritic(obs_dim, act_dim, config.critic_hidden, self.generator)
+        self.critic = TwinCritic(obs_dim, self.act_dim, config.critic_hidden, self.generator,
+                                 action_layer=config.critic_action_layer,
+                                 final_bound=config.final_layer_bound)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = torch.tensor(math.log(config.initial_alpha), device=self.device,
                                       requires_grad=True)
-        self.target_entropy = (-float(act_dim) if config.target_entropy is None
+        self.target_entropy = (-float(self.act_dim) if config.target_entropy is None
                                else config.target_entropy)
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr,
-                                                fused=True)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr,
-                                                 weight_decay=config.critic_weight_decay,
-                                                 fused=True)
+        self.actor_optimizer = adam(self.actor, config.actor_lr)
+        self.critic_optimizer = adam(self.critic, config.critic_lr)
         self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr)
         self._actor_params = list(self.actor.parameters())
         self._critic_params = list(self.critic.parameters())
@@ -109,7 +103,7 @@ class SACAgent:
         q1, q2 = self.critic(batch.obs, batch.action)
         critic_loss = F.mse_loss(q1, td_target) + F.mse_loss(q2, td_target)
         self.critic_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
+        (critic_loss + weight_penalty(self.critic, cfg.critic_weight_decay)).backward()
         self.critic_optimizer.step()
 
         # Actor: minimise alpha log pi(a|s) - min_i Q_i(s, a) with a = f(eps; s) drawn by the
@@ -128,21 +122,15 @@ class SACAgent:
         self.alpha_optimizer.step()
 
         soft_update(self._target_params, self._critic_params, cfg.tau)
-        return SACMetrics(critic_loss.detach(), q1.detach().mean(), actor_loss.detach(), alpha,
+        return SACMetrics(critic_loss.detach(), actor_loss.detach(), q1.detach().mean(), alpha,
                           -log_prob.detach().mean())
 
-    def start_episode(self) -> None:
-        """Nothing to do: SAC explores by sampling its policy, with no noise process."""
-
     def state_dict(self) -> dict:
-        """Networks, optimisers, the temperature and the generator."""
-        return {**{name: getattr(self, name).state_dict() for name in self.saved},
-                "log_alpha": self.log_alpha.detach().clone(),
-                "generator": self.generator.get_state()}
+        """Networks, optimisers, the generator, and the temperature."""
+        return {**super().state_dict(), "log_alpha": self.log_alpha.detach().clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        for name in self.saved:
-            getattr(self, name).load_state_dict(state[name])
+        state = dict(state)
         with torch.no_grad():
-            self.log_alpha.copy_(state["log_alpha"])
-        self.generator.set_state(state["generator"])
+            self.log_alpha.copy_(state.pop("log_alpha"))
+        super().load_state_dict(state)

@@ -18,18 +18,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ddpg_tutorial.agent import DDPGAgent, soft_update
+from ddpg_tutorial.agent import DDPGAgent
+from ddpg_tutorial.base import soft_update, weight_penalty
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import TD3Config
-from ddpg_tutorial.networks import TwinCritic
+from ddpg_tutorial.networks import TwinCritic, frozen_statistics
 
 
 class TD3Metrics(NamedTuple):
     """What one call of :meth:`TD3Agent.update` measured, 0-dim tensors on the agent's device."""
 
     critic_loss: torch.Tensor  #: sum of both critics' mean squared TD errors
-    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
     actor_loss: torch.Tensor | None  #: -mean Q1(s, mu(s)); None on updates without an actor step
+    mean_q: torch.Tensor  #: mean Q1(s, a) over the batch, before the critics' step
 
 
 class TD3Agent(DDPGAgent):
@@ -73,21 +74,22 @@ class TD3Agent(DDPGAgent):
         q1, q2 = self.critic(batch.obs, batch.action)
         critic_loss = F.mse_loss(q1, td_target) + F.mse_loss(q2, td_target)
         self.critic_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
+        (critic_loss + weight_penalty(self.critic, cfg.critic_weight_decay)).backward()
         self.critic_optimizer.step()
         self.updates += 1
 
         # Actor and targets, delayed: ascend Q1(s, mu(s)) once every policy_delay updates.
         actor_loss = None
         if self.updates % cfg.policy_delay == 0:
-            actor_loss = -self.critic.q1(batch.obs, self.actor(batch.obs)).mean()
+            with frozen_statistics(self.critic):
+                actor_loss = -self.critic.q1(batch.obs, self.actor(batch.obs)).mean()
             self.actor_optimizer.zero_grad(set_to_none=True)
             actor_loss.backward(inputs=self._actor_params)
             self.actor_optimizer.step()
             soft_update(self._target_params, self._online_params, cfg.tau)
             actor_loss = actor_loss.detach()
         self.normalise_by_batch(False)
-        return TD3Metrics(critic_loss.detach(), q1.detach().mean(), actor_loss)
+        return TD3Metrics(critic_loss.detach(), actor_loss, q1.detach().mean())
 
     def state_dict(self) -> dict:
         """:meth:`.DDPGAgent.state_dict` and the count of updates (it times the delay)."""

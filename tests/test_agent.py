@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from conftest import tiny_config
 
 from ddpg_tutorial import Batch, DDPGAgent, DDPGError, soft_update
+from ddpg_tutorial.base import weight_penalty
 from ddpg_tutorial.networks import running_statistics
 
 OBS_DIM = 3
@@ -219,6 +220,10 @@ def test_batch_norm_uses_batch_statistics_in_the_update_and_running_ones_elsewhe
     # The actor's input statistics: one step of momentum 0.1 towards the batch's mean (the
     # actor sees the batch's states once, for its loss; its target sees s' in eval mode).
     torch.testing.assert_close(after[0], 0.9 * before[0] + 0.1 * batch.obs.mean(0))
+    # The critic's too, although the actor's loss runs it a second time on the same states.
+    critic_before = running_statistics(make_agent(batch_norm=True, tau=0.25).critic)[0]
+    torch.testing.assert_close(running_statistics(agent.critic)[0],
+                               0.9 * critic_before + 0.1 * batch.obs.mean(0))
     for t, t0, s in zip(running_statistics(agent.actor_target), target_before, after):
         torch.testing.assert_close(t, 0.75 * t0 + 0.25 * s)
     # Outside the update every network is back in evaluation mode.
@@ -235,3 +240,46 @@ def test_a_batch_normalised_agent_learns_on_a_fixed_batch_and_round_trips():
     other.load_state_dict(copy.deepcopy(agent.state_dict()))
     obs = np.random.default_rng(2).normal(size=(10, OBS_DIM))
     np.testing.assert_array_equal(other.act(obs), agent.act(obs))
+
+
+def test_weight_decay_is_an_l2_term_on_the_weight_matrices_alone():
+    critic = make_agent().critic
+    params = dict(critic.named_parameters())
+    penalty = weight_penalty(critic, 0.01)
+    torch.testing.assert_close(penalty, 0.005 * sum(p.pow(2).sum() for p in params.values()
+                                                    if p.dim() == 2))
+    grads = torch.autograd.grad(penalty, list(params.values()), allow_unused=True)
+    for (name, p), grad in zip(params.items(), grads):
+        if p.dim() == 2:
+            torch.testing.assert_close(grad, 0.01 * p)  # Adam's L2, on weights
+        else:
+            assert grad is None, name  # biases (and batch-norm scale and shift) not decayed
+    assert weight_penalty(critic, 0.0) == 0
+
+
+def test_an_update_with_weight_decay_leaves_the_biases_where_the_td_error_moves_them():
+    # Same seed, same batch: with decay or without, the first step moves each bias by the
+    # same amount (Adam's first step is lr * sign(gradient), and the decay adds none to a
+    # bias), while the weights' gradients differ.
+    batch = random_batch()
+    moved = {}
+    for decay in (0.0, 10.0):
+        agent = make_agent(critic_weight_decay=decay)
+        before = {n: p.detach().clone() for n, p in agent.critic.named_parameters()}
+        agent.update(batch)
+        moved[decay] = {n: p.detach() - before[n] for n, p in agent.critic.named_parameters()}
+    for name, step in moved[0.0].items():
+        if name.endswith("bias"):
+            torch.testing.assert_close(moved[10.0][name], step)
+    assert not torch.equal(moved[10.0]["first.weight"], moved[0.0]["first.weight"])
+
+
+def test_every_agent_has_the_one_interface_and_the_same_first_metrics():
+    from ddpg_tutorial import Agent, SACAgent, SACMetrics, TD3Agent, TD3Metrics, UpdateMetrics
+
+    with pytest.raises(TypeError):
+        Agent(OBS_DIM, LOW, HIGH, tiny_config())  # abstract: no update of its own
+    assert all(issubclass(cls, Agent) for cls in (DDPGAgent, TD3Agent, SACAgent))
+    first = ("critic_loss", "actor_loss", "mean_q")
+    assert UpdateMetrics._fields == first
+    assert TD3Metrics._fields[:3] == SACMetrics._fields[:3] == first

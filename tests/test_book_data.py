@@ -127,6 +127,10 @@ def problems(folder: Path) -> list[str]:
     for run in sorted(set(planned) & set(stored)):
         saved = json.loads(stored[run].read_text())
         saved.pop("code", None)  # the digest of the code that made it: recorded, not judged
+        # As the library reads it: a field added since takes the value the run had then.
+        fields = {k: v for k, v in saved.items() if k not in RUN_FIELDS}
+        saved = {**{k: v for k, v in saved.items() if k in RUN_FIELDS},
+                 **config_from_dict(saved["algorithm"], fields).to_dict()}
         wanted = planned[run]
         changed = sorted(k for k in wanted.keys() | saved.keys() if saved.get(k) != wanted.get(k))
         if changed:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ddpg_tutorial import PRESETS, DDPGConfig, DDPGError, get_preset
+from ddpg_tutorial import PRESETS, DDPGConfig, DDPGError, TD3Config, get_preset
 
 
 
@@ -119,3 +119,26 @@ def test_replace_changes_only_the_given_fields_and_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         base.gamma = 0.5
     assert hash(base) == hash(DDPGConfig(batch_norm=True))
+
+
+@pytest.mark.parametrize("changes, field", [
+    (dict(noise_sigma_final=0.05), "noise_anneal_steps"),
+    (dict(noise_anneal_steps=1000), "noise_anneal_steps"),
+    (dict(batch_norm=True, batch_size=1), "batch_size"),
+    (dict(batch_norm=True, critic_action_layer=1), "critic_action_layer"),
+    (dict(critic_action_layer=3), "critic_action_layer"),
+    (dict(final_layer_bound=0.0), "final_layer_bound"),
+])
+def test_settings_that_would_be_ignored_or_fail_in_the_first_update_are_refused(changes, field):
+    with pytest.raises(DDPGError, match=f"'{field}'"):
+        DDPGConfig(**changes)
+    DDPGConfig(noise_sigma_final=0.05, noise_anneal_steps=1000)  # both together are fine
+
+
+def test_a_config_saved_before_version_0_3_keeps_the_networks_it_had():
+    saved = get_preset("paper", "td3").to_dict()
+    for name in ("critic_action_layer", "final_layer_bound"):
+        del saved[name]
+    old = TD3Config.from_dict(saved)
+    assert (old.critic_action_layer, old.final_layer_bound) == (2, 3e-3)
+    assert get_preset("paper", "td3").critic_action_layer == 1

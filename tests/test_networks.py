@@ -171,3 +171,30 @@ def test_a_batch_normalised_actor_in_eval_mode_acts_on_one_observation():
         together = actor(obs)
     assert one_by_one.shape == (5, ACT_DIM)
     torch.testing.assert_close(one_by_one, together)
+
+
+def test_a_critic_with_the_action_at_its_input_is_one_linear_layer_over_state_and_action():
+    g = torch.Generator().manual_seed(0)
+    critic = Critic(3, 2, (16, 8), g, action_layer=1, final_bound=None)
+    obs, action = torch.randn(5, 3), torch.randn(5, 2)
+    joined = torch.cat([critic.first.weight, critic.first_action.weight], dim=1)  # W [s; a]
+    h = torch.relu(torch.cat([obs, action], dim=1) @ joined.t() + critic.first.bias)
+    expected = critic.out(torch.relu(critic.hidden[0](h)))
+    torch.testing.assert_close(critic(obs, action), expected)
+    # PyTorch's default ranges: the joined layer's fan-in counts the action; the last layer
+    # starts in its fan-in range too, not in DDPG's U(-3e-3, 3e-3).
+    assert joined.abs().max() <= 1 / math.sqrt(3 + 2)
+    assert critic.out.weight.abs().max() <= 1 / math.sqrt(8) and \
+        critic.out.weight.abs().max() > 3e-3
+
+
+def test_the_papers_presets_place_the_critics_action_where_their_papers_do():
+    from ddpg_tutorial import get_preset, make_agent
+
+    low, high = np.full(1, -2.0, np.float32), np.full(1, 2.0, np.float32)
+    for algorithm, layer in (("ddpg", 2), ("td3", 1), ("sac", 1)):
+        critic = make_agent(3, low, high, get_preset("paper", algorithm)).critic
+        q1 = critic if algorithm == "ddpg" else critic.q1
+        assert q1.action_layer == layer, algorithm
+        small = bool(q1.out.weight.abs().max() <= 3e-3)
+        assert small == (algorithm == "ddpg"), algorithm
