@@ -10,7 +10,7 @@ from pathlib import Path
 
 #: The modules whose code decides the numbers a run produces (not the command line, files,
 #: plots or statistics): what :func:`code_digest` hashes.
-RUN_MODULES = ("agent", "algorithms", "buffer", "config", "envs", "evaluation", "history",
+RUN_MODULES = ("agent", "algorithms", "base", "buffer", "config", "envs", "evaluation", "history",
                "networks", "noise", "sac", "seeding", "td3", "training")
 
 
