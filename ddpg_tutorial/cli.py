@@ -19,7 +19,7 @@ from ddpg_tutorial.checkpoint import check_compatible, load_agent
 from ddpg_tutorial.algorithms import CONFIGS
 from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_preset, parse_value,
                                   parse_values)
-from ddpg_tutorial.envs import check_env, make_env
+from ddpg_tutorial.envs import check_env, make_env, return_threshold
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
 from ddpg_tutorial.files import atomic_write
@@ -313,6 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_SIGNAL[received[0]]
 
     plot_learning_curve(history, title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
+                        threshold=return_threshold(trainer.spec.env_id),
                         path=out_dir / "learning_curve.png")
     last = history.evaluations[-1]
     print(f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "

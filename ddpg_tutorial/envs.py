@@ -37,6 +37,25 @@ class EnvSpec:
         return int(self.action_low.size)
 
 
+#: Returns that count as solving a task that registers no ``reward_threshold`` with Gymnasium.
+USUAL_THRESHOLDS = {"Pendulum-v1": -200.0}
+
+
+def return_threshold(env_id: str) -> tuple[float, str] | None:
+    """The return that counts as solving ``env_id``, and where the number comes from:
+    Gymnasium's ``reward_threshold`` where the task registers one (InvertedPendulum-v5: 950),
+    else :data:`USUAL_THRESHOLDS` (Pendulum-v1: -200), else None."""
+    try:
+        registered = gym.spec(env_id).reward_threshold
+    except gym.error.Error:
+        registered = None
+    if registered is not None:
+        return float(registered), "Gymnasium's reward threshold"
+    if env_id in USUAL_THRESHOLDS:
+        return USUAL_THRESHOLDS[env_id], f"the usual bar on {env_id}"
+    return None
+
+
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """``gymnasium.make(env_id)`` with one-line errors for unknown ids and missing extras."""
     try:

@@ -5,56 +5,100 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import History
 
 
-def plot_learning_curve(history: History, title: str = "", solved_at: float | None = -200.0,
+def plot_learning_curve(history: History, title: str = "",
+                        threshold: tuple[float, str] | None = None,
                         path: str | Path | None = None) -> Figure:
-    """Two panels against environment steps: episode returns (dots) and greedy evaluations
-    (mean +- std) above; below, where the run made updates, the per-episode means of the
-    critic's estimate Q(s, a) on its batches (left axis) and of the critic loss (right axis,
-    logarithmic).
+    """A run's record against environment steps, in panels sharing that axis:
+
+    1. returns: training episodes (dots), greedy evaluations (mean +- std), and
+       ``threshold`` (a value and where it comes from, for example
+       :func:`.return_threshold`'s) as a dashed line;
+    2. values: at each evaluation, the critic's estimate of the start states' value and the
+       discounted return the greedy policy then obtained (their gap is the critic's over- or
+       underestimate), and the mean Q on the update batches;
+    3. losses: the critic's (logarithmic) and the actor's;
+    4. for SAC, the temperature alpha (logarithmic) and the policy's entropy.
 
     Saves the figure to ``path`` (atomically) when given; returns it either way.
     """
-    fig = Figure(figsize=(7, 6), layout="constrained")
-    ax, ax_q = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    names = {name for record in history.losses for name in record.means}
+    sac = "alpha" in names
+    fig = Figure(figsize=(7.5, 9.5 if sac else 8), layout="constrained")
+    panels = 4 if sac else 3
+    axes = fig.subplots(panels, 1, sharex=True, height_ratios=(3, 2, 2, 2)[:panels])
+    ax = axes[0]
     if history.episodes:
         steps, returns, _ = np.array(history.episodes).T
         ax.plot(steps, returns, ".", color="tab:blue", alpha=0.35, label="training episode")
-    if history.evaluations:
-        steps, _, mean, std = np.array(history.evaluations)[:, :4].T
-        ax.plot(steps, mean, "-o", color="tab:orange", ms=3, label="greedy evaluation (mean)")
-        ax.fill_between(steps, mean - std, mean + std, color="tab:orange", alpha=0.25,
-                        label="greedy evaluation (± std)")
-    if solved_at is not None:
-        ax.axhline(solved_at, color="gray", ls="--", lw=1, label=f"return {solved_at:g}")
+    evaluations = np.array([tuple(e)[:6] for e in history.evaluations]).reshape(-1, 6)
+    eval_steps, _, mean, std, q_estimate, discounted = evaluations.T
+    if len(eval_steps):
+        ax.plot(eval_steps, mean, "-o", color="tab:orange", ms=3, label="greedy evaluation")
+        ax.fill_between(eval_steps, mean - std, mean + std, color="tab:orange", alpha=0.25,
+                        label="± std over its episodes")
+    if threshold is not None:
+        value, source = threshold
+        ax.axhline(value, color="gray", ls="--", lw=1, label=f"{value:g} ({source})")
     ax.set_ylabel("episode return")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    fig.suptitle(title)
 
-    ax_q.set_xlabel("environment steps")
-    ax_q.set_ylabel("Q estimate (episode mean)")
-    ax_q.grid(alpha=0.3)
+    values = axes[1]
+    if len(eval_steps):
+        values.plot(eval_steps, q_estimate, "-o", ms=3, color="tab:green",
+                    label="critic's estimate at the start states")
+        values.plot(eval_steps, discounted, "-o", ms=3, color="black",
+                    label="discounted return obtained")
+    values.set_ylabel("value")
+
+    losses = axes[2]
+    losses.set_ylabel("critic loss", color="tab:red")
     if history.losses:
-        steps = [r.env_steps for r in history.losses]
-        ax_q.plot(steps, [r.means.get("mean_q") for r in history.losses], color="tab:green",
-                  label="Q(s, a) on the batch")
-        ax_loss = ax_q.twinx()
-        ax_loss.plot(steps, [r.means.get("critic_loss") for r in history.losses],
-                     color="tab:red", lw=1, alpha=0.7, label="critic loss")
-        ax_loss.set_yscale("log")
-        ax_loss.set_ylabel("critic loss (episode mean)", color="tab:red")
-        lines = ax_q.get_lines() + ax_loss.get_lines()
-        ax_q.legend(lines, [line.get_label() for line in lines], loc="best", fontsize="small")
+        steps = np.array([r.env_steps for r in history.losses])
+        metric = {name: np.array([r.means.get(name, np.nan) for r in history.losses], float)
+                  for name in names}
+        values.plot(steps, metric["mean_q"], color="tab:green", lw=1, alpha=0.5,
+                    label="mean Q on the update batches")
+        losses.plot(steps, metric["critic_loss"], color="tab:red", lw=1)
+        _log_axis(losses, metric["critic_loss"])
+        actor = losses.twinx()
+        actor.plot(steps, metric["actor_loss"], color="tab:purple", lw=1)
+        actor.set_ylabel("actor loss", color="tab:purple")
+        if sac:
+            axes[3].plot(steps, metric["alpha"], color="tab:brown", lw=1)
+            _log_axis(axes[3], metric["alpha"])
+            axes[3].set_ylabel("temperature α", color="tab:brown")
+            entropy = axes[3].twinx()
+            entropy.plot(steps, metric["entropy"], color="tab:cyan", lw=1)
+            entropy.set_ylabel("policy entropy", color="tab:cyan")
+    for panel in axes:
+        panel.grid(alpha=0.3)
+        if panel.get_legend_handles_labels()[0]:
+            panel.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=2, fontsize="small",
+                         frameon=False, borderaxespad=0.2)
+    axes[-1].set_xlabel("environment steps")
     if path is not None:
         suffix = Path(path).suffix.lstrip(".") or "png"
         atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=100))
     return fig
+
+
+def _log_axis(ax: Axes, data: np.ndarray) -> None:
+    """A logarithmic y axis over whole decades around ``data``, labelled at powers of ten
+    only (the labels of the minor ticks clutter a short range)."""
+    ax.set_yscale("log")
+    positive = data[np.isfinite(data) & (data > 0)]
+    if positive.size:
+        ax.set_ylim(10.0 ** np.floor(np.log10(positive.min())),
+                    10.0 ** np.ceil(np.log10(positive.max())))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_sample_efficiency(steps: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]],

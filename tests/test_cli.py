@@ -191,6 +191,8 @@ TRAIN_ERRORS = {
     "eval-episodes=0": (["--eval-episodes", "0"], ["'eval_episodes' must be a positive integer"]),
     "device": (["--device", "tpu"], ["unknown device 'tpu'"]),
     "threads": (["--threads", "0"], ["--threads must be a positive integer, got 0"]),
+    "batch-norm-batch-1": (["--preset", "paper", "--set", "batch_size=1"],
+                           ["'batch_size' must be >= 2 with batch_norm"]),
 }
 
 
