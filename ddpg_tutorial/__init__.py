@@ -39,31 +39,60 @@ Modules, one idea each:
   report, tune, presets)
 """
 
-from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics
-from ddpg_tutorial.algorithms import make_agent
-from ddpg_tutorial.base import Agent, soft_update
-from ddpg_tutorial.buffer import Batch, ReplayBuffer
-from ddpg_tutorial.checkpoint import load_agent, save_agent
-from ddpg_tutorial.config import (ALGORITHM_PRESETS, PRESETS, SAC_PRESETS, TD3_PRESETS, Config,
-                                  DDPGConfig, SACConfig, TD3Config, get_preset)
-from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import evaluate
-from ddpg_tutorial.history import History
-from ddpg_tutorial.networks import Actor, Critic, SquashedGaussianActor, TwinCritic
-from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
-from ddpg_tutorial.plotting import plot_learning_curve
-from ddpg_tutorial.render import render_gif
-from ddpg_tutorial.sac import SACAgent, SACMetrics
-from ddpg_tutorial.td3 import TD3Agent, TD3Metrics
-from ddpg_tutorial.training import Trainer, train
+from __future__ import annotations
 
-__version__ = "0.2.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ALGORITHM_PRESETS", "Actor", "Agent", "Batch", "Config", "Critic", "DDPGAgent", "DDPGConfig",
-    "DDPGError", "GaussianNoise", "History", "OrnsteinUhlenbeckNoise", "PRESETS", "ReplayBuffer",
-    "SACAgent", "SACConfig", "SACMetrics", "SAC_PRESETS", "SquashedGaussianActor", "TD3Agent",
-    "TD3Config", "TD3Metrics", "TD3_PRESETS", "Trainer", "TwinCritic", "UpdateMetrics",
-    "evaluate", "get_preset", "load_agent", "make_agent", "plot_learning_curve", "render_gif",
-    "save_agent", "soft_update", "train",
-]
+__version__ = "0.3.0"
+
+#: Each public name, and the module it lives in. They are imported when first used, so that
+#: ``import ddpg_tutorial`` (and ``ddpg-tutorial presets`` or ``--help``) do not wait for
+#: PyTorch.
+_EXPORTS = {
+    "DDPGAgent": "agent", "UpdateMetrics": "agent", "make_agent": "algorithms",
+    "Agent": "base", "soft_update": "base", "Batch": "buffer", "ReplayBuffer": "buffer",
+    "load_agent": "checkpoint", "save_agent": "checkpoint",
+    "ALGORITHM_PRESETS": "config", "PRESETS": "config", "SAC_PRESETS": "config",
+    "TD3_PRESETS": "config", "Config": "config", "DDPGConfig": "config", "SACConfig": "config",
+    "TD3Config": "config", "get_preset": "config", "DDPGError": "errors",
+    "evaluate": "evaluation", "History": "history", "Actor": "networks", "Critic": "networks",
+    "SquashedGaussianActor": "networks", "TwinCritic": "networks",
+    "GaussianNoise": "noise", "OrnsteinUhlenbeckNoise": "noise",
+    "plot_learning_curve": "plotting", "render_gif": "render", "SACAgent": "sac",
+    "SACMetrics": "sac", "TD3Agent": "td3", "TD3Metrics": "td3", "Trainer": "training",
+    "train": "training",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ddpg_tutorial' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"ddpg_tutorial.{_EXPORTS[name]}"), name)
+    globals()[name] = value  # the next use finds it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from ddpg_tutorial.agent import DDPGAgent, UpdateMetrics
+    from ddpg_tutorial.algorithms import make_agent
+    from ddpg_tutorial.base import Agent, soft_update
+    from ddpg_tutorial.buffer import Batch, ReplayBuffer
+    from ddpg_tutorial.checkpoint import load_agent, save_agent
+    from ddpg_tutorial.config import (ALGORITHM_PRESETS, PRESETS, SAC_PRESETS, TD3_PRESETS,
+                                      Config, DDPGConfig, SACConfig, TD3Config, get_preset)
+    from ddpg_tutorial.errors import DDPGError
+    from ddpg_tutorial.evaluation import evaluate
+    from ddpg_tutorial.history import History
+    from ddpg_tutorial.networks import Actor, Critic, SquashedGaussianActor, TwinCritic
+    from ddpg_tutorial.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+    from ddpg_tutorial.plotting import plot_learning_curve
+    from ddpg_tutorial.render import render_gif
+    from ddpg_tutorial.sac import SACAgent, SACMetrics
+    from ddpg_tutorial.td3 import TD3Agent, TD3Metrics
+    from ddpg_tutorial.training import Trainer, train
