@@ -167,13 +167,23 @@ def tune(env_id: str, algorithm: str = "ddpg", preset: str = "fast", *,
     return study
 
 
+def best_trial(study: optuna.Study) -> FrozenTrial:
+    """The best complete trial of ``study``; a :class:`.DDPGError` that counts the others when
+    no trial completed (every finished one pruned, for example)."""
+    try:
+        return study.best_trial
+    except ValueError:  # Optuna's "Record does not exist" or "No trials are completed yet"
+        count = Counter(trial.state for trial in study.get_trials(deepcopy=False))
+        raise DDPGError(f"study '{study.study_name}' has no complete trial, so no best "
+                        f"configuration ({count[TrialState.PRUNED]} pruned, "
+                        f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
+                        ) from None
+
+
 def best_config(study: optuna.Study) -> Config:
     """The config of the best complete trial of a study that :func:`tune` made."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        raise DDPGError(f"study '{study.study_name}' has no complete trial yet") from None
-    return config_from_dict(study.user_attrs["settings"]["algorithm"], best.user_attrs["config"])
+    return config_from_dict(study.user_attrs["settings"]["algorithm"],
+                            best_trial(study).user_attrs["config"])
 
 
 def best_flags(study: optuna.Study) -> list[str]:
@@ -193,7 +203,7 @@ def best_flags(study: optuna.Study) -> list[str]:
 def write_best(study: optuna.Study, path: str | Path) -> Config:
     """Write the best trial to ``path`` as JSON (its number and score, the ``ddpg-tutorial
     train`` command that reproduces its config, and the config); return the config."""
-    best, config = study.best_trial, best_config(study)
+    best, config = best_trial(study), best_config(study)
     text = json.dumps({
         "study_name": study.study_name, "trial": best.number, "value": best.value,
         "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
