@@ -5,6 +5,7 @@ import importlib
 import json
 import multiprocessing
 import shlex
+import sys
 import time
 from types import SimpleNamespace
 
@@ -324,6 +325,17 @@ def test_tune_out_an_existing_file_is_one_error_line_before_tuning(tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot create the folder --out '{path / 'sub'}' (")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_postgresql_storage_without_its_driver_names_the_extra(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if psycopg were not installed
+    assert main(["tune", "--out", str(tmp_path / "t"), "--seeds", "0", "--trials", "1",
+                 "--storage", "postgresql://tuner:secret@127.0.0.1:1/db"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot open the tuning storage: ") and err.count("\n") == 1
+    assert err.endswith("for PostgreSQL, in a clone of the repository: "
+                        "pip install -e '.[postgres]'\n")
 
 
 def test_trials_evaluate_on_start_states_that_no_training_run_or_report_uses(tmp_path,
