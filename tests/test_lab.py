@@ -3,10 +3,10 @@
 The server is started by ``./dev lab`` itself, from the ``.venv`` that ``./dev`` sets up, in a
 pseudo-terminal, headless, on a free local port, with its own runtime, config and workspace
 folders. Headless Chromium opens a chapter and waits until its title is shown in the notebook
-view; its MyST exercises, solutions and admonitions are rendered by jupyterlab-myst as boxes, not
+view; its MyST exercises, solutions and admonitions are drawn by jupyterlab-myst as boxes, not
 shown as raw directives; a chapter runs cell by cell through a kernel the server started; the
-chapters' first cell stops with one line when ``ddpg_tutorial`` cannot be imported. Last, Ctrl-C stops the server, and
-nothing it started may still be running. Select these tests with ``-m lab``.
+chapters' first cell stops with one line when ``ddpg_tutorial`` cannot be imported. Last, Ctrl-C
+stops the server, and nothing it started may still be running. Select these tests with ``-m lab``.
 """
 
 from __future__ import annotations
