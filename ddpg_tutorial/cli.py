@@ -409,7 +409,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
     except ImportError:
         raise DDPGError("tuning needs Optuna: in a clone of the repository, "
                         "pip install -e '.[tune]'") from None
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.out.exists() and not args.out.is_dir():
+        raise DDPGError(f"--out '{args.out}' is a file, not a folder; choose another --out")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DDPGError(f"cannot create the folder --out '{args.out}' ({err.strerror}); "
+                        "choose another --out") from None
     fixed = _set_fields(args.set)
     if args.steps is not None:
         fixed["total_steps"] = args.steps
@@ -419,7 +425,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
                       study_name=args.study, jobs=args.jobs, fixed=fixed,
                       sampler_seed=args.sampler_seed)
     tune.write_best(study, args.out / "best.json")
-    best = study.best_trial
+    best = tune.best_trial(study)
     print(f"best: trial {best.number}, mean greedy return over its evaluations {best.value:.1f}"
           f"; {args.out / 'best.json'}\ntrain it: ddpg-tutorial train "
           + shlex.join(tune.best_flags(study)))

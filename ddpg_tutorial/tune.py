@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import random
 import shlex
 import socket
 import sys
@@ -56,6 +57,7 @@ HEARTBEAT_INTERVAL_S = 30  # a worker records that its running trial is alive th
 GRACE_PERIOD_S = 120  # a running trial without a heartbeat this long is failed and queued again
 MAX_RETRIES = 2  # times one trial is queued again after its worker died
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the other workers' locks
+STORAGE_ATTEMPTS = 5  # times a worker tries to open a database that others are creating
 POLL_S = 1.0  # how often an idle worker looks whether the others' last trials finished
 PRUNER_STARTUP_TRIALS = 5  # complete trials before the median pruner prunes anything
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -167,13 +169,23 @@ def tune(env_id: str, algorithm: str = "ddpg", preset: str = "fast", *,
     return study
 
 
+def best_trial(study: optuna.Study) -> FrozenTrial:
+    """The best complete trial of ``study``; a :class:`.DDPGError` that counts the others when
+    no trial completed (every finished one pruned, for example)."""
+    try:
+        return study.best_trial
+    except ValueError:  # Optuna's "Record does not exist" or "No trials are completed yet"
+        count = Counter(trial.state for trial in study.get_trials(deepcopy=False))
+        raise DDPGError(f"study '{study.study_name}' has no complete trial, so no best "
+                        f"configuration ({count[TrialState.PRUNED]} pruned, "
+                        f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
+                        ) from None
+
+
 def best_config(study: optuna.Study) -> Config:
     """The config of the best complete trial of a study that :func:`tune` made."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        raise DDPGError(f"study '{study.study_name}' has no complete trial yet") from None
-    return config_from_dict(study.user_attrs["settings"]["algorithm"], best.user_attrs["config"])
+    return config_from_dict(study.user_attrs["settings"]["algorithm"],
+                            best_trial(study).user_attrs["config"])
 
 
 def best_flags(study: optuna.Study) -> list[str]:
@@ -193,7 +205,7 @@ def best_flags(study: optuna.Study) -> list[str]:
 def write_best(study: optuna.Study, path: str | Path) -> Config:
     """Write the best trial to ``path`` as JSON (its number and score, the ``ddpg-tutorial
     train`` command that reproduces its config, and the config); return the config."""
-    best, config = study.best_trial, best_config(study)
+    best, config = best_trial(study), best_config(study)
     text = json.dumps({
         "study_name": study.study_name, "trial": best.number, "value": best.value,
         "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
@@ -233,8 +245,11 @@ class _Search:
                 pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
                                                    n_warmup_steps=evaluations_per_run // 2))
         except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:
-            raise DDPGError(f"cannot open the tuning storage: {str(error).splitlines()[0]}") \
-                from None
+            message = str(error).splitlines()[0]
+            if isinstance(error, ImportError) and self.storage.startswith("postgresql"):
+                message = (f"{message.rstrip('.')}; for PostgreSQL, in a clone of the "
+                           "repository: pip install -e '.[postgres]'")
+            raise DDPGError(f"cannot open the tuning storage: {message}") from None
         settings, saved = self.settings(), study.user_attrs.get("settings")
         if saved is None:
             study.set_user_attr("settings", settings)
@@ -283,13 +298,25 @@ class _Search:
 
 
 def _storage(url: str) -> optuna.storages.RDBStorage:
-    """The study database, with heartbeats so that a dead worker's trial is run again."""
-    return optuna.storages.RDBStorage(
-        url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-        if url.startswith("sqlite") else None,
-        heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=MAX_RETRIES))
+    """The study database, with heartbeats so that a dead worker's trial is run again.
+
+    Optuna creates its tables when it first opens an empty database. Workers on several
+    machines started at the same moment do it at once, and all but one collide with the
+    others' tables or version rows (in PostgreSQL, a unique violation): they try again, and
+    then find the tables made."""
+    for attempt in range(1, STORAGE_ATTEMPTS + 1):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+                if url.startswith("sqlite") else None,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRIES))
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == STORAGE_ATTEMPTS:
+                raise
+            time.sleep(random.Random().uniform(0.5, 1.5))  # apart from the other workers
+    raise AssertionError("unreachable")
 
 
 def _run_workers(search: _Search, jobs: int, sampler_seed: int | None) -> None:

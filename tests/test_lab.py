@@ -3,9 +3,10 @@
 The server is started by ``./dev lab`` itself, from the ``.venv`` that ``./dev`` sets up, in a
 pseudo-terminal, headless, on a free local port, with its own runtime, config and workspace
 folders. Headless Chromium opens a chapter and waits until its title is shown in the notebook
-view; a chapter runs cell by cell through a kernel the server started; the chapters' first cell
-stops with one line when ``ddpg_tutorial`` cannot be imported. Last, Ctrl-C stops the server, and
-nothing it started may still be running. Select these tests with ``-m lab``.
+view; its MyST exercises, solutions and admonitions are drawn by jupyterlab-myst as boxes, not
+shown as raw directives; a chapter runs cell by cell through a kernel the server started; the
+chapters' first cell stops with one line when ``ddpg_tutorial`` cannot be imported. Last, Ctrl-C
+stops the server, and nothing it started may still be running. Select these tests with ``-m lab``.
 """
 
 from __future__ import annotations
@@ -301,11 +302,12 @@ class Chromium:
 
 
 # What JupyterLab shows: the open notebook's first heading, its kernel, the kernel's state, and
-# whether its tab is marked modified.
+# whether its tab is marked modified. (jupyterlab-myst renders the first heading as the title of
+# its front-matter block, not inside a .jp-RenderedMarkdown.)
 NOTEBOOK_VIEW = """(() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
   if (!panel) return null;
-  const h1 = panel.querySelector('.jp-Notebook .jp-RenderedMarkdown h1');
+  const h1 = panel.querySelector('.jp-Notebook .jp-MarkdownCell h1');
   const kernel = panel.querySelector('.jp-Toolbar-kernelName');
   const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
   return {title: h1 ? h1.textContent : null, kernel: kernel ? kernel.textContent : null,
@@ -358,6 +360,71 @@ def test_jupyterlab_shows_a_chapter_in_headless_chromium(lab, browser, tmp_path)
     assert len(sessions) == 1, f"JupyterLab started no kernel for {BROWSER_CHAPTER}"
     assert python_prefix(lab, sessions[0]["kernel"]["id"]).resolve() == VENV.resolve()
     assert (BOOK / BROWSER_CHAPTER).read_bytes() == stored
+
+
+# The MyST the chapter's markdown cells show: each rendered cell's text (editors left out), and
+# jupyterlab-myst's exercise, solution and admonition boxes.
+MYST_VIEW = """(() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return null;
+  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-MarkdownCell')];
+  const text = cell => {
+    const shown = cell.querySelector('.jp-Cell-inputWrapper').cloneNode(true);
+    shown.querySelectorAll('.jp-InputArea-editor, jp-toolbar').forEach(e => e.remove());
+    return shown.textContent;
+  };
+  const title = box => {
+    const t = box.querySelector('.myst-exercise-title, .myst-admonition-header-text');
+    return t ? t.textContent : null;
+  };
+  return {
+    cells: cells.map(text),
+    exercises: [...panel.querySelectorAll('aside.myst-exercise')].map(
+      box => ({id: box.id, title: title(box)})),
+    solutions: [...panel.querySelectorAll('details.myst-exercise')].map(
+      box => ({title: title(box), open: box.open})),
+    admonitions: [...panel.querySelectorAll('.myst-admonition')].map(title),
+  };
+})()"""
+
+# In the chapters' source: ":::{exercise} Title" then ":label: id", ":::{solution} id" and
+# ":::{admonition} Title"; fenced with colons or backticks.
+DIRECTIVE = re.compile(r"^(?::{3,}|`{3,})\{(exercise|solution|admonition)\}[ \t]*(.*)\n"
+                       r"(?:[ \t]*:label:[ \t]*(\S+))?", re.MULTILINE)
+RAW_DIRECTIVE = re.compile(r"(?::{3}|`{3})\{[\w-]+\}")
+
+
+def test_jupyterlab_renders_the_chapters_exercises_and_admonitions(lab, browser):
+    # jupyterlab-myst (the lab extra) renders MyST: a chapter's exercises as numbered boxes, its
+    # solutions folded, its admonitions as boxes; without it they show as raw ":::{exercise}".
+    markdown = [c.source for c in nbformat.read(BOOK / BROWSER_CHAPTER, as_version=4).cells
+                if c.cell_type == "markdown"]
+    found = [m.groups() for source in markdown for m in DIRECTIVE.finditer(source)]
+    exercises = [(label, title) for kind, title, label in found if kind == "exercise"]
+    solutions = [title for kind, title, _ in found if kind == "solution"]
+    admonitions = [title for kind, title, _ in found if kind == "admonition"]
+    assert exercises and solutions and admonitions, f"{BROWSER_CHAPTER}: {found}"
+    browser.call("Page.enable")
+    browser.call("Page.navigate", url=lab.url(f"/lab/tree/{BROWSER_CHAPTER}?token={lab.token}"))
+
+    def rendered():  # every markdown cell shown, and its boxes drawn
+        view = browser.evaluate(MYST_VIEW)
+        return (view and len(view["cells"]) == len(markdown)
+                and len(view["exercises"]) == len(exercises) and view)
+
+    view = wait_for(f"jupyterlab-myst to draw the {len(exercises)} exercises of "
+                    f"{BROWSER_CHAPTER} as boxes (is it installed and enabled?)", rendered,
+                    PAGE_TIMEOUT_S)
+    for number, ((label, title), shown) in enumerate(zip(exercises, view["exercises"]), 1):
+        assert shown["id"] == label, view["exercises"]
+        assert normalize(shown["title"]) == f"Exercise {number} ({normalize(title)})", shown
+    # Each solution: a folded box, titled with the exercise it solves.
+    assert [(normalize(s["title"]), s["open"]) for s in view["solutions"]] == [
+        (f"Solution to Exercise {n}", False) for n in range(1, len(solutions) + 1)]
+    assert [normalize(title) for title in view["admonitions"]] == \
+        [normalize(title) for title in admonitions]
+    raw = [text for text in view["cells"] if RAW_DIRECTIVE.search(text)]
+    assert not raw, f"raw MyST directives shown: {raw}"
 
 
 def test_a_chapter_runs_through_the_servers_kernel(lab):

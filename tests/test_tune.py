@@ -5,6 +5,7 @@ import importlib
 import json
 import multiprocessing
 import shlex
+import sys
 import time
 from types import SimpleNamespace
 
@@ -291,6 +292,50 @@ def test_tune_errors_are_one_line(argv, message, tmp_path, capsys):
     assert main(["tune", "--out", str(tmp_path / "t"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_study_whose_finished_trials_were_all_pruned_is_one_error_line(tmp_path, capsys):
+    out = tmp_path / "tune"
+    out.mkdir()
+    study = optuna.create_study(storage=f"sqlite:///{out / 'study.db'}",
+                                study_name=f"{ENV}-ddpg-fast", direction="maximize")
+    for _ in range(2):  # the study already has its 2 trials, both pruned: nothing to run
+        study.add_trial(optuna.trial.create_trial(state=TrialState.PRUNED,
+                                                  intermediate_values={0: -1000.0}))
+    rc = main(["tune", "--out", str(out), "--seeds", "0", "--trials", "2", "--steps", "400",
+               "--set", "warmup_steps=100"])
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert captured.err == (f"error: study '{ENV}-ddpg-fast' has no complete trial, so no best "
+                            "configuration (2 pruned, 0 failed, 0 running)\n")
+    assert not (out / "best.json").exists()
+    with pytest.raises(DDPGError, match="no complete trial"):
+        best_config(study)
+
+
+def test_tune_out_an_existing_file_is_one_error_line_before_tuning(tmp_path, capsys):
+    path = tmp_path / "taken"
+    path.write_text("not a folder")
+    assert main(["tune", "--out", str(path), "--seeds", "0", "--trials", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --out '{path}' is a file, not a folder; choose another --out\n"
+    assert path.read_text() == "not a folder"
+    # A folder inside a file cannot be made either.
+    assert main(["tune", "--out", str(path / "sub"), "--seeds", "0", "--trials", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot create the folder --out '{path / 'sub'}' (")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_postgresql_storage_without_its_driver_names_the_extra(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if psycopg were not installed
+    assert main(["tune", "--out", str(tmp_path / "t"), "--seeds", "0", "--trials", "1",
+                 "--storage", "postgresql://tuner:secret@127.0.0.1:1/db"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot open the tuning storage: ") and err.count("\n") == 1
+    assert err.endswith("for PostgreSQL, in a clone of the repository: "
+                        "pip install -e '.[postgres]'\n")
 
 
 def test_trials_evaluate_on_start_states_that_no_training_run_or_report_uses(tmp_path,
