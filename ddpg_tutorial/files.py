@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,25 +20,38 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
     power cut at any moment leaves either the previous file or the new one at ``path``.
     """
     path = Path(path)
+    make_folder(path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # Mode 0o666, less the umask, which the kernel applies: the permissions of any new file
+        # (reading the umask would mean setting it, racing threads that create files).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
     except OSError as err:
-        raise DDPGError(f"cannot write to '{path.parent}' ({err.strerror}); "
-                        "choose a writable output directory") from None
+        raise _unwritable(path.parent, err) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def make_folder(folder: str | Path) -> None:
+    """Create ``folder`` and its parents where missing (a one-line DDPGError if impossible)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unwritable(Path(folder), err) from None
+
+
+def _unwritable(folder: Path, err: OSError) -> DDPGError:
+    return DDPGError(f"cannot write to '{folder}' ({err.strerror}); "
+                     "choose a writable output directory")
 
 
 def remove_temporary_files(folder: str | Path) -> None:

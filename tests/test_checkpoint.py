@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from conftest import tiny_config
 from ddpg_tutorial import DDPGAgent, DDPGError, ReplayBuffer, load_agent, save_agent
 from ddpg_tutorial.checkpoint import AGENT_FORMAT, check_compatible, safe_load
 from ddpg_tutorial.envs import EnvSpec, check_env, make_env
+from ddpg_tutorial.files import atomic_write
 
 SPEC = check_env(make_env("Pendulum-v1"), "Pendulum-v1")
 NETWORKS = ("actor", "critic", "actor_target", "critic_target")
@@ -78,6 +80,22 @@ def test_round_trip_restores_networks_optimisers_and_spec(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "agent.pt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)], ids=["022", "027"])
+def test_a_written_file_gets_the_usual_permissions_without_setting_the_umask(umask, mode,
+                                                                          tmp_path, monkeypatch):
+    # Setting the umask to read it would race threads that create files meanwhile
+    # (TensorBoard's writer): atomic_write must not call os.umask at all.
+    previous = os.umask(umask)
+    try:
+        monkeypatch.setattr(os, "umask", lambda mask: pytest.fail("atomic_write set the umask"))
+        atomic_write(tmp_path / "file", lambda f: f.write(b"data"))
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "file").stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
