@@ -22,7 +22,7 @@ from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_prese
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import FolderLock, atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
 from ddpg_tutorial.stats import REPS, report
@@ -271,6 +271,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _check_seed(args.seed)
         config = _config_from_args(args)
         out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
+        FolderLock(out_dir).check_free()  # a run in progress is not one to start over
         if (out_dir / STATE_FILE).exists():
             raise DDPGError(f"'{out_dir}' holds an interrupted run; continue it with "
                             f"--resume {out_dir}, or choose another --out")

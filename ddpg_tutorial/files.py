@@ -1,4 +1,5 @@
-"""Writing files atomically, so that a crash never leaves half a file behind."""
+"""Files that stay whole: atomic writes, so that a crash never leaves half a file behind, and
+a run folder's lock, so that two processes never train in one folder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from typing import Any, BinaryIO
 import torch
 
 from ddpg_tutorial.errors import DDPGError
+
+try:
+    import fcntl
+except ImportError:  # Windows: lock a byte of the file with msvcrt instead
+    fcntl = None
+    import msvcrt
+
+LOCK_FILE = ".lock"  #: in a run folder: locked by the process training there
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
@@ -77,3 +86,80 @@ def fsync_dir(folder: Path) -> None:
 def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save(obj)`` to ``path`` through :func:`atomic_write`."""
     atomic_write(path, lambda f: torch.save(obj, f))
+
+
+class FolderLock:
+    """An exclusive lock on a run folder, held by the one process that trains in it, so that a
+    second one (``train --resume`` run twice, a sweep started again while it runs) is refused
+    before it reads, writes or deletes a file there.
+
+    The lock is ``fcntl.flock`` on the file :data:`LOCK_FILE` in the folder (``msvcrt.locking``
+    of its first byte on Windows). The operating system drops it when the process ends,
+    however it ends, so a process killed with SIGKILL leaves no stale lock. The holder writes
+    its process id into the file, which stays: deleting it would let two processes lock two
+    different files of the same name.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._file: BinaryIO | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._file is not None
+
+    def acquire(self) -> None:
+        """Take the lock (the folder must exist), or raise a one-line :class:`.DDPGError`
+        naming the folder if another process holds it."""
+        file = self._open(os.O_CREAT)
+        _lock_or_refuse(file, self.folder)
+        file.truncate(0)
+        file.write(f"{os.getpid()}\n".encode())
+        file.flush()
+        self._file = file
+
+    def release(self) -> None:
+        """Let the lock go (nothing if not held)."""
+        if self._file is not None:
+            if fcntl is None:
+                self._file.seek(0)
+                msvcrt.locking(self._file.fileno(), msvcrt.LK_UNLCK, 1)
+            self._file.close()  # closing drops an flock
+            self._file = None
+
+    def check_free(self) -> None:
+        """Raise the error :meth:`acquire` would if another process holds the lock; create,
+        write and keep nothing."""
+        if (self.folder / LOCK_FILE).is_file():
+            with self._open(0) as file:
+                _lock_or_refuse(file, self.folder)  # dropped again by closing
+
+    def _open(self, flags: int) -> BinaryIO:
+        try:
+            fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | flags, 0o666)
+        except FileNotFoundError:
+            raise DDPGError(f"'{self.folder}' does not exist; pass the folder of a run") from None
+        except OSError as err:
+            raise _unwritable(self.folder, err) from None
+        return os.fdopen(fd, "r+b")
+
+
+def _lock_or_refuse(file: BinaryIO, folder: Path) -> None:
+    """Lock ``file`` without waiting; if another process holds it, close it and raise."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    except OSError:
+        pass
+    try:
+        holder = file.read().decode().strip()
+    except (OSError, UnicodeDecodeError):  # Windows: the locked byte cannot be read
+        holder = ""
+    file.close()
+    pid = f" (pid {holder})" if holder.isdigit() else ""
+    raise DDPGError(f"another process{pid} is training in '{folder}'; a run folder takes one "
+                    "process at a time: wait for it to end, or stop it")

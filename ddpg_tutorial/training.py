@@ -3,10 +3,11 @@ crash-safe saves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import EVAL_SEED_BASE, eval_seeds, evaluate
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import stream_seeds
 from ddpg_tutorial.source import code_digest
@@ -69,6 +70,9 @@ class Trainer:
     ``save_every`` steps (default: ``config.eval_every``) the full training state, which
     :meth:`resume` continues exactly, even after the process was killed. A finished run
     deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
+    One process at a time trains in a folder: :meth:`run` (or :meth:`resume`, before it reads
+    anything) takes the folder's :class:`~ddpg_tutorial.files.FolderLock`, and :meth:`run`
+    lets it go when it returns.
     The greedy evaluations reset their environments with the seeds ``eval_seed_base``,
     ``eval_seed_base + 1``, ... (:func:`~ddpg_tutorial.evaluation.eval_seeds`; ``tune`` gives
     its trials start states of their own).
@@ -81,6 +85,7 @@ class Trainer:
                  eval_seed_base: int = EVAL_SEED_BASE) -> None:
         self.config, self.seed, self.progress = config, seed, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.folder_lock = FolderLock(self.out_dir) if self.out_dir is not None else None
         self.save_every = config.eval_every if save_every is None else save_every
         if self.save_every <= 0:
             raise DDPGError(f"--save-every must be a positive number of steps, got {save_every}")
@@ -112,8 +117,20 @@ class Trainer:
         :meth:`request_stop` was called or ``stop_when(history)`` returned True after
         an evaluation.
 
-        Returns the history; ``self.step < config.total_steps`` tells a stopped run.
+        Returns the history; ``self.step < config.total_steps`` tells a stopped run. Raises a
+        :class:`.DDPGError` naming the folder if another process trains in it.
         """
+        # TensorBoard first: a folder it cannot write to stops the run before it makes its own.
+        self._tensorboard = self._open_tensorboard()
+        try:
+            with self._holding_folder():
+                return self._train(stop_when)
+        finally:
+            if self._tensorboard is not None:
+                self._tensorboard.close()
+
+    def _train(self, stop_when: Callable[[History], bool] | None) -> History:
+        """The loop of :meth:`run`, with the folder locked."""
         cfg, agent, env, buffer = self.config, self.agent, self.env, self.buffer
         self.stop_requested = False
         self._start()
@@ -220,15 +237,30 @@ class Trainer:
             for name, value in scalars.items():
                 self._tensorboard.add_scalar(name, value, self.step)
 
-    # Files: start, periodic saves, finish ---------------------------------------------------
+    # Files: the lock, start, periodic saves, finish -----------------------------------------
+
+    def _open_tensorboard(self):
+        if self.tensorboard_dir is None:
+            return None
+        # Events after the saved step came from a run that died later: hide them.
+        return open_tensorboard(self.tensorboard_dir,
+                                purge_step=self.step + 1 if self.step else None)
+
+    @contextlib.contextmanager
+    def _holding_folder(self) -> Iterator[None]:
+        """Hold the run folder's lock (which :meth:`resume` may hold already) until the run
+        returns; the first run makes the folder."""
+        if self.folder_lock is not None and not self.folder_lock.held:
+            make_folder(self.out_dir)
+            self.folder_lock.acquire()
+        try:
+            yield
+        finally:
+            if self.folder_lock is not None:
+                self.folder_lock.release()
 
     def _start(self) -> None:
         self._next_save = (self.step // self.save_every + 1) * self.save_every
-        self._tensorboard = None
-        if self.tensorboard_dir is not None:
-            # Events after the saved step came from a run that died later: hide them.
-            self._tensorboard = open_tensorboard(self.tensorboard_dir,
-                                                 purge_step=self.step + 1 if self.step else None)
         if self.out_dir is not None and self.step == 0:
             write_config(self.out_dir, self.spec.env_id, self.config, self.seed)
             self._save()  # a state to resume from, however early the run dies
@@ -243,8 +275,6 @@ class Trainer:
         self._next_save = (self.step // self.save_every + 1) * self.save_every
 
     def _finish(self) -> None:
-        if self._tensorboard is not None:
-            self._tensorboard.close()
         if self.out_dir is None:
             return
         self.history.write_csv(self.out_dir)
@@ -277,8 +307,25 @@ class Trainer:
 
     @classmethod
     def resume(cls, out_dir: str | Path, device: str = "cpu", progress: bool = True) -> Trainer:
-        """A trainer that continues the run whose training state is saved in ``out_dir``."""
-        state = load_training_state(out_dir)
+        """A trainer that continues the run whose training state is saved in ``out_dir``.
+
+        It holds the folder's lock from before it reads the state (which deletes what a killed
+        process left half-written) until its :meth:`run` returns; a :class:`.DDPGError` naming
+        the folder if another process trains in it.
+        """
+        lock = FolderLock(out_dir)
+        lock.acquire()
+        try:
+            trainer = cls._from_state(load_training_state(out_dir), out_dir, device, progress)
+        except BaseException:
+            lock.release()
+            raise
+        trainer.folder_lock = lock
+        return trainer
+
+    @classmethod
+    def _from_state(cls, state: dict, out_dir: str | Path, device: str,
+                    progress: bool) -> Trainer:
         saved = state["agent"]
         config = config_from_dict(saved.get("algorithm", "ddpg"), saved["config"])
         trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,

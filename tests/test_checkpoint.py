@@ -76,7 +76,7 @@ def test_round_trip_restores_networks_optimisers_and_spec(tmp_path):
     assert spec.env_id == "Pendulum-v1" and spec.obs_dim == 3
     np.testing.assert_array_equal(spec.action_low, SPEC.action_low)
     np.testing.assert_array_equal(spec.action_high, SPEC.action_high)
-    # Written with the usual permissions, not mkstemp's 0600.
+    # Written with the usual permissions: 0o666 less the umask.
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "agent.pt").stat().st_mode & 0o777 == 0o666 & ~umask

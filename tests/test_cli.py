@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_TRAIN_ARGS
+from conftest import TINY_TRAIN_ARGS, stop_after, tiny_config
 from PIL import Image
 
 from ddpg_tutorial import Trainer, load_agent
@@ -433,6 +433,55 @@ def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp
     assert drop_time(read_csv(stopped_dir / "evaluations.csv")) == \
         drop_time(read_csv(full_dir / "evaluations.csv"))
     assert len(read_csv(full_dir / "episodes.csv")) == 1 + 1200 // 200
+
+
+# One process per run folder ------------------------------------------------------------------
+
+def stopped_run(folder: Path, total_steps: int = 1200, at: int = 400) -> None:
+    """A tiny run stopped at step ``at`` with its training state saved, to resume."""
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=total_steps), out_dir=folder,
+                      progress=False)
+    stop_after(trainer, at)
+    trainer.run()
+    assert (folder / "training_state.pt").exists()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``folder`` (and the folder) with its modification time and size."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_second_process_in_a_run_folder_is_refused_in_one_line_and_touches_nothing(
+        tmp_path, capsys):
+    out = tmp_path / "run"
+    stopped_run(out)
+    first = start("train", "--resume", str(out), "--no-progress", "--no-gif", "--threads", "1",
+                  cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 180
+        while (out / ".lock").read_text().strip() != str(first.pid):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the resumed run took no lock in 180 s"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # frozen, lock held: the folder stays as it is
+        before = snapshot(out)
+        for argv in (["train", "--resume", out],
+                     ["train", "--out", out, "--overwrite", *TINY_TRAIN_ARGS]):
+            rc, stdout, err = cli(capsys, *argv)
+            assert_one_line_error(rc, err, f"another process (pid {first.pid}) is training in "
+                                           f"'{out}'")
+            assert stdout == ""
+        assert snapshot(out) == before
+        first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=300)
+        assert first.returncode == 0, err
+    finally:
+        first.kill()
+    assert not (out / "training_state.pt").exists()  # the first one finished the run
+    rc, _, err = cli(capsys, "train", "--out", out, "--overwrite", "--steps", "300",
+                     "--eval-every", "300", "--no-gif", *TINY_TRAIN_ARGS)
+    assert rc == 0, err  # and let the folder go
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])
