@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
 import io
 import itertools
 import json
@@ -23,7 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,16 +186,43 @@ def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
 
 # Running ------------------------------------------------------------------------------------
 
+PR_SET_PDEATHSIG = 1  #: from <linux/prctl.h>
+
+
+def _end_with_parent() -> Callable[[], None] | None:
+    """On Linux, a ``preexec_fn`` for :class:`subprocess.Popen` that has the kernel send the
+    child SIGTERM when the thread that started it ends, however it ends (SIGKILL included), so
+    that a run never outlives its sweep; None elsewhere, where the run folder's lock still keeps
+    a second process out of it.
+
+    The signal comes when the *thread* that forked the child ends; the sweep's threads wait for
+    their runs and end only with the sweep. SIGTERM, as on a Ctrl-C: the run finishes its
+    episode and saves its state, for the same sweep command to resume.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not after
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec: nothing that can block
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the sweep died before prctl: no signal will come
+            os._exit(128 + signal.SIGTERM)
+
+    return preexec
+
+
 class _Runner:
     """Runs training processes, ``jobs`` at a time; on Ctrl-C or SIGTERM, passes the signal
     once to every running run (each finishes its episode and saves its state) and starts no
-    more."""
+    more. A run gets SIGTERM too when the sweep dies (on Linux; :func:`_end_with_parent`)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.running: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.signal: int | None = None
+        self.preexec = _end_with_parent()
 
     def stop(self, signum: int, _frame: object = None) -> None:
         first = self.signal is None
@@ -216,8 +244,10 @@ class _Runner:
                     return "not started"
                 # A session of its own: a Ctrl-C in the terminal reaches only the sweep, which
                 # passes it on once (two would stop the run before it saves).
+                # preexec_fn with threads: safe here, it calls no Python code that locks.
                 process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+                                           start_new_session=True,
+                                           preexec_fn=self.preexec)  # noqa: PLW1509
                 self.running.add(process)
             code = process.wait()
         with self.lock:

@@ -215,6 +215,55 @@ def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_pa
     assert (run / "episodes.csv").read_text() == (uninterrupted / "episodes.csv").read_text()
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is "
+                    "Linux's; elsewhere the run folder's lock keeps a second process out")
+def test_a_sweep_killed_with_sigkill_leaves_no_run_training(tmp_path):
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run = out / "ddpg-fast" / "seed3"
+    try:
+        deadline = time.monotonic() + 180
+        while not (run / "training_state.pt").exists():  # the run trains
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        runs = children_of(process.pid)
+        assert len(runs) == 1
+    finally:
+        process.kill()  # SIGKILL: the sweep can pass nothing on
+        process.communicate(timeout=60)
+    deadline = time.monotonic() + 15
+    while is_running(runs[0]):
+        assert time.monotonic() < deadline, "the run outlived its sweep by 15 s"
+        time.sleep(0.05)
+    # It got SIGTERM, so it finished its episode and saved, for the sweep to resume.
+    assert "SIGTERM: finishing the current episode" in (run / "train.log").read_text()
+    assert (run / "training_state.pt").exists()
+
+
 # Statistics ---------------------------------------------------------------------------------
 
 def test_the_iqm_is_the_25_percent_trimmed_mean_and_its_interval_holds_it():
