@@ -247,6 +247,12 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
                         "directory of a run that 'ddpg-tutorial train' started")
     trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
     print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
+    if trainer.moved_from is not None:
+        print(f"note: this run trained on {trainer.moved_from} and continues on "
+              f"{trainer.agent.device}, where its random generator states do not fit: the "
+              "agent's and the replay's start new streams (from the run's seed and step), so the "
+              f"run differs from its continuation on {trainer.moved_from} (--device "
+              f"{trainer.moved_from} continues it exactly)")
     return trainer
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
 from ddpg_tutorial.buffer import ReplayBuffer
-from ddpg_tutorial.checkpoint import agent_payload, save_agent
+from ddpg_tutorial.checkpoint import agent_payload, load_agent_state, save_agent
 from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
@@ -109,6 +109,7 @@ class Trainer:
         self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
         self.stop_requested = False
         self.saved_step: int | None = None  # the step of the last training state saved
+        self.moved_from: str | None = None  # resumed: the device it trained on, if of another kind
 
     # The loop -------------------------------------------------------------------------------
 
@@ -291,6 +292,7 @@ class Trainer:
         return {
             "format": TRAINING_STATE_FORMAT,
             "agent": agent_payload(self.agent, self.spec),
+            "device": str(self.agent.device),
             "seed": self.seed,
             "step": self.step,
             "elapsed_s": self.elapsed_s,
@@ -311,7 +313,10 @@ class Trainer:
 
         It holds the folder's lock from before it reads the state (which deletes what a killed
         process left half-written) until its :meth:`run` returns; a :class:`.DDPGError` naming
-        the folder if another process trains in it.
+        the folder if another process trains in it. A run trained on another kind of device
+        (CPU, CUDA) goes on, but not exactly: torch generator states do not move between the
+        two, so the agent's and the replay buffer's generators start new streams, from the
+        run's seed and step; ``moved_from`` then names the device it trained on.
         """
         lock = FolderLock(out_dir)
         lock.acquire()
@@ -331,19 +336,33 @@ class Trainer:
         trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
                       state.get("save_every"), state.get("tensorboard_dir"),
                       state.get("eval_seed_base", EVAL_SEED_BASE))
-        trainer.agent.load_state_dict(saved["state"])
+        if not load_agent_state(trainer.agent, saved["state"]):
+            # States before 0.3 do not name the device; the other kind is the one it was.
+            trainer.moved_from = state.get("device") or (
+                "cuda" if trainer.agent.device.type == "cpu" else "cpu")
+            state["buffer"].pop("generator", None)
         if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.saved_step = trainer.step
         trainer.overhead_s = state.get("overhead_s", 0.0)  # states before 0.3 lack it
         trainer.buffer.load_state_dict(state["buffer"])
+        if trainer.moved_from is not None:
+            trainer._reseed_generators()
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]
         trainer.warmup_rng.bit_generator.state = state["warmup_rng"]
         trainer.env.reset(seed=trainer.env_seed)  # creates np_random; then restore its state
         trainer.env.unwrapped.np_random.bit_generator.state = state["env_rng"]
         trainer.history = History.from_state_dict(state["history"])
         return trainer
+
+    def _reseed_generators(self) -> None:
+        """New streams for the agent's and the replay buffer's torch generators, from the run's
+        seed and step (for a run resumed on another kind of device)."""
+        agent_seed, replay_seed = np.random.SeedSequence([self.seed, self.step]).generate_state(
+            2, np.uint64)
+        self.agent.generator.manual_seed(int(agent_seed))
+        self.buffer.generator.manual_seed(int(replay_seed))
 
 
 def open_tensorboard(log_dir: str | Path, purge_step: int | None):

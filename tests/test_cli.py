@@ -14,11 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import TINY_TRAIN_ARGS, stop_after, tiny_config
 from PIL import Image
 
 from ddpg_tutorial import Trainer, load_agent
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
+from ddpg_tutorial.files import atomic_save
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -482,6 +484,45 @@ def test_a_second_process_in_a_run_folder_is_refused_in_one_line_and_touches_not
     rc, _, err = cli(capsys, "train", "--out", out, "--overwrite", "--steps", "300",
                      "--eval-every", "300", "--no-gif", *TINY_TRAIN_ARGS)
     assert rc == 0, err  # and let the folder go
+
+
+# Another device ------------------------------------------------------------------------------
+
+CUDA_GENERATOR_STATE = torch.zeros(16, dtype=torch.uint8)  # a CPU generator's is 5,056 bytes
+
+
+def test_evaluate_an_agent_trained_on_another_device(run_dir, tmp_path, capsys):
+    # What train --device cuda writes, made without a GPU: its generator state is CUDA's.
+    payload = torch.load(run_dir / "agent.pt", weights_only=True)
+    payload["state"]["generator"] = CUDA_GENERATOR_STATE
+    atomic_save(payload, tmp_path / "agent.pt")
+    rc, out, err = cli(capsys, "evaluate", tmp_path / "agent.pt", "--episodes", "2")
+    assert rc == 0, err
+    assert out == cli(capsys, "evaluate", run_dir / "agent.pt", "--episodes", "2")[1]
+
+
+def test_a_run_trained_on_another_device_resumes_with_a_note_and_new_generator_streams(
+        tmp_path, capsys):
+    stopped_run(tmp_path / "cpu", total_steps=800)
+    state = torch.load(tmp_path / "cpu" / "training_state.pt", weights_only=True)
+    assert state["device"] == "cpu"  # a training state names the device it trained on
+    state["agent"]["state"]["generator"] = state["buffer"]["generator"] = CUDA_GENERATOR_STATE
+    state["device"] = "cuda:0"
+    runs = []
+    for name in ("gpu", "gpu-again"):  # twice, to see it goes on the same way each time
+        shutil.copytree(tmp_path / "cpu", tmp_path / name)
+        atomic_save(state, tmp_path / name / "training_state.pt")
+        rc, out, err = cli(capsys, "train", "--resume", tmp_path / name, "--no-gif")
+        assert rc == 0, err
+        notes = [line for line in out.splitlines() if line.startswith("note:")]
+        assert notes == [
+            "note: this run trained on cuda:0 and continues on cpu, where its random generator "
+            "states do not fit: the agent's and the replay's start new streams (from the run's "
+            "seed and step), so the run differs from its continuation on cuda:0 (--device "
+            "cuda:0 continues it exactly)"]
+        runs.append((tmp_path / name / "episodes.csv").read_text())
+    assert runs[0] == runs[1]
+    assert len(runs[0].splitlines()) == 1 + 800 // 200
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])
