@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from ddpg_tutorial.config import Config, get_preset, parse_values
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import atomic_write, make_folder
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE
 from ddpg_tutorial.training_state import STATE_FILE
@@ -270,13 +270,15 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
         raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
                         "so that two processes never train one folder")
-    jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
+    if out.exists() and not out.is_dir():
+        raise DDPGError(f"--out '{out}' is a file, not a folder; give the sweep a folder")
+    jobs = available_cores() if jobs is None else jobs
     if jobs <= 0:
         raise DDPGError(f"--jobs must be a positive integer, got {jobs}")
     code = code_digest()
     for spec in specs:
         _check_same_config(spec, out, code)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     _write_sweep_file(out, specs, threshold)
     todo = [spec for spec in specs if not is_finished(spec.folder(out))]
     runner = _Runner(out)
@@ -305,6 +307,14 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
         raise DDPGError(f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
                         + (" and the others' train.log" if len(failed) > 1 else ""))
     return rows
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one (Linux),
+    else every core."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:

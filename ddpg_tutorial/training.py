@@ -373,7 +373,11 @@ def open_tensorboard(log_dir: str | Path, purge_step: int | None):
     except ImportError:
         raise DDPGError("--tensorboard needs the tensorboard package: "
                         "in a clone of the repository, pip install -e '.[tensorboard]'") from None
-    return SummaryWriter(str(log_dir), purge_step=purge_step)
+    try:
+        return SummaryWriter(str(log_dir), purge_step=purge_step)
+    except OSError as err:
+        raise DDPGError(f"cannot write TensorBoard logs to '{log_dir}' ({err.strerror}); "
+                        "choose a writable --tensorboard folder") from None
 
 
 def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",

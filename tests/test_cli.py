@@ -231,6 +231,36 @@ def test_unwritable_output_directory(where, tmp_path, capsys):
                           "choose a writable output directory")
 
 
+def test_an_unwritable_tensorboard_folder_is_one_line(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    rc, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--tensorboard", "/proc/tb",
+                     "--no-progress")
+    assert_one_line_error(rc, err, "cannot write TensorBoard logs to '/proc/tb'",
+                          "choose a writable --tensorboard folder")
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_a_sweep_into_a_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("not a folder")
+    rc, _, err = cli(capsys, "sweep", "--out", path, "--seeds", "0", "--jobs", "1",
+                     "--no-progress")
+    assert_one_line_error(rc, err, f"--out '{path}' is a file, not a folder")
+    assert path.read_text() == "not a folder"
+
+
+def test_a_sweep_without_jobs_where_the_system_has_no_cpu_affinity(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS and Windows
+    sets = [arg for item in ["actor_hidden=[32,32]", "critic_hidden=[32,32]", "batch_size=64",
+                             "warmup_steps=100", "eval_every=300", "eval_episodes=2"]
+            for arg in ("--set", item)]
+    rc, out, err = cli(capsys, "sweep", "--out", tmp_path / "sweep", "--seeds", "0",
+                       "--steps", "300", *sets, "--no-progress")
+    assert rc == 0, err
+    assert "1/1 runs finished" in out
+
+
 def test_resume_of_a_directory_without_a_training_state(tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--resume", tmp_path)
     assert_one_line_error(rc, err, f"'{tmp_path}' holds no training state to resume")
