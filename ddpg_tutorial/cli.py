@@ -314,10 +314,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
 
-    if received:
+    if received and trainer.step < trainer.config.total_steps:
         print(f"stopped at step {trainer.step}; training state saved in {out_dir}; "
               f"continue with: ddpg-tutorial train --resume {out_dir}")
         return EXIT_SIGNAL[received[0]]
+    if received:  # in the last episode, whose end is the run's
+        print(f"{signal.Signals(received[0]).name} came in the last episode, so the run "
+              "finished instead of stopping", file=sys.stderr)
 
     plot_learning_curve(history, title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
                         path=out_dir / "learning_curve.png")

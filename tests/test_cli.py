@@ -613,6 +613,28 @@ def test_a_second_ctrl_c_stops_at_once_and_says_what_is_kept(tmp_path, capsys, m
             f"kept; continue with: ddpg-tutorial train --resume {out_dir}") in err
 
 
+def test_a_stop_in_the_last_episode_finishes_the_run(tmp_path, capsys, monkeypatch):
+    # The signal is delivered by calling train's handler after the evaluation at step 500,
+    # in the last of three episodes of 200 steps.
+    evaluate = Trainer._evaluate
+
+    def evaluate_then_interrupt(trainer, wall_time_s):
+        evaluate(trainer, wall_time_s)
+        if trainer.step == 500:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+
+    monkeypatch.setattr(Trainer, "_evaluate", evaluate_then_interrupt)
+    out_dir = tmp_path / "run"
+    rc, out, err = cli(capsys, "train", "--out", out_dir, "--steps", "600", "--eval-every",
+                       "100", *TINY_TRAIN_ARGS)
+    assert rc == 0, err
+    assert err.strip().splitlines()[-1] == ("SIGINT came in the last episode, so the run "
+                                            "finished instead of stopping")
+    assert "--resume" not in out and "done: 600 steps" in out
+    assert not (out_dir / "training_state.pt").exists()
+    assert (out_dir / "learning_curve.png").exists() and (out_dir / "policy.gif").exists()
+
+
 def test_td3_without_delayed_actor_updates_says_so(tmp_path, capsys):
     rc, out, err = cli(capsys, "train", "--algo", "td3", "--steps", "300", "--eval-every",
                        "300", "--out", tmp_path / "run", "--no-gif", *TINY_TRAIN_ARGS)
