@@ -26,7 +26,7 @@ from ddpg_tutorial.files import FolderLock, atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
 from ddpg_tutorial.stats import REPS, report
-from ddpg_tutorial.sweep import SUMMARY_FILE, make_grid, parse_seeds, sweep
+from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
 from ddpg_tutorial.training_state import STATE_FILE
 
@@ -393,10 +393,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"in {args.out}")
     try:
         rows = sweep(specs, args.out, args.jobs, args.threshold, progress=not args.no_progress)
-    except KeyboardInterrupt:
+    except SweepStopped as stopped:
         print("stopped; the interrupted runs are saved; continue with the same command",
               file=sys.stderr)
-        return EXIT_SIGNAL[signal.SIGINT]
+        return EXIT_SIGNAL[stopped.signum]
     finished = sum(row["status"] == "finished" for row in rows)
     print(f"{finished}/{len(rows)} runs finished; {args.out / SUMMARY_FILE}; statistics: "
           f"ddpg-tutorial report {args.out}")

@@ -189,6 +189,14 @@ def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
 PR_SET_PDEATHSIG = 1  #: from <linux/prctl.h>
 
 
+class SweepStopped(KeyboardInterrupt):
+    """A sweep stopped by a signal (``signum``: SIGINT, or SIGTERM), its running runs saved."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def _end_with_parent() -> Callable[[], None] | None:
     """On Linux, a ``preexec_fn`` for :class:`subprocess.Popen` that has the kernel send the
     child SIGTERM when the thread that started it ends, however it ends (SIGKILL included), so
@@ -265,7 +273,8 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
 
     Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice (before
     anything starts) or a run failed (its ``train.log`` says why), and
-    :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs saved."""
+    :class:`SweepStopped` (a :class:`KeyboardInterrupt`) after a Ctrl-C or SIGTERM, once the
+    running runs saved."""
     out = Path(out)
     if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
         raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
@@ -301,7 +310,7 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
             signal.signal(s, handler)
     rows = summarise(specs, out, threshold, failed)
     if runner.signal is not None:
-        raise KeyboardInterrupt
+        raise SweepStopped(runner.signal)
     failed = [spec.folder(out) for spec in failed]
     if failed:
         raise DDPGError(f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"

@@ -215,6 +215,25 @@ def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_pa
     assert (run / "episodes.csv").read_text() == (uninterrupted / "episodes.csv").read_text()
 
 
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_with_status_143(tmp_path):
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run = out / "ddpg-fast" / "seed3"
+    deadline = time.monotonic() + 180
+    while not (run / "evaluations.csv").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.terminate()  # SIGTERM to the sweep alone, as a batch scheduler sends it
+    _, err = process.communicate(timeout=180)
+    assert process.returncode == 143, err  # 128 + 15; a Ctrl-C's is 130
+    assert "Traceback" not in err and "continue with the same command" in err
+    assert (run / "training_state.pt").exists()
+    assert read_summary(out)[0]["status"] == "interrupted"
+
+
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (from /proc)."""
     children = []
