@@ -362,6 +362,26 @@ def test_the_report_of_a_sweep(finished_sweep, capsys):
         assert f"]({figure})" in text
 
 
+def test_the_report_writes_its_figures_atomically(finished_sweep, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    out = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, out)
+    report(out, reps=50)
+    figures = {name: (out / name).read_bytes()
+               for name in ("sample_efficiency.png", "performance_profile.png")}
+
+    def crash_mid_write(fig, f, **kwargs):
+        f.write(b"\x89PNG half a figure")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", crash_mid_write)
+    with pytest.raises(OSError, match="No space left"):
+        report(out, reps=50)
+    assert {name: (out / name).read_bytes() for name in figures} == figures
+    assert not list(out.glob(".*.tmp"))
+
+
 def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
