@@ -25,9 +25,10 @@ from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds
 from ddpg_tutorial.files import FolderLock, atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import REPS, report
 from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
 
 EXIT_ERROR = 2
@@ -247,6 +248,10 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
                         "directory of a run that 'ddpg-tutorial train' started")
     trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
     print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
+    started_by, code = saved_code_digest(out_dir), code_digest()
+    if started_by and started_by != code:  # legitimate (an upgrade), but no longer one version
+        print(f"warning: other library code started this run (digest {started_by}, now {code}); "
+              "it goes on with this code, so its results mix two versions", file=sys.stderr)
     if trainer.moved_from is not None:
         print(f"note: this run trained on {trainer.moved_from} and continues on "
               f"{trainer.agent.device}, where its random generator states do not fit: the "

@@ -36,7 +36,7 @@ from ddpg_tutorial.config import Config, get_preset, parse_values
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import atomic_write, make_folder
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
 
 SWEEP_FILE = "sweep.json"
@@ -159,14 +159,6 @@ def read_evaluations(folder: Path) -> list[dict[str, float]]:
     """The rows of a run's ``evaluations.csv`` as numbers."""
     with open(folder / "evaluations.csv", newline="") as f:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _saved_code(folder: Path) -> str:
-    """The code digest a run's ``config.json`` records ('' if none)."""
-    try:
-        return json.loads((folder / CONFIG_FILE).read_text()).get("code", "")
-    except (OSError, ValueError):
-        return ""
 
 
 def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
@@ -368,7 +360,7 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
             # training alone: no evaluations or saves (files from before 0.3 lack the column)
             "train_to_threshold_s": reached.get("train_time_s", "") if reached else "",
             "train_s": last.get("train_time_s", math.nan) if last else math.nan,
-            "code": _saved_code(folder),
+            "code": saved_code_digest(folder),
             "folder": folder.relative_to(out).as_posix(),
         })
     text = io.StringIO(newline="")

@@ -398,3 +398,11 @@ def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) ->
     text = json.dumps({"env_id": env_id, "algorithm": config.algorithm, "seed": seed,
                        **config.to_dict(), "code": code_digest()}, indent=2) + "\n"
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))
+
+
+def saved_code_digest(out_dir: str | Path) -> str:
+    """The code digest the ``config.json`` of the run in ``out_dir`` records ('' if none)."""
+    try:
+        return json.loads((Path(out_dir) / CONFIG_FILE).read_text()).get("code", "")
+    except (OSError, ValueError):
+        return ""

@@ -21,6 +21,7 @@ from PIL import Image
 from ddpg_tutorial import Trainer, load_agent
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
 from ddpg_tutorial.files import atomic_save
+from ddpg_tutorial.source import code_digest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -516,6 +517,19 @@ def test_a_second_process_in_a_run_folder_is_refused_in_one_line_and_touches_not
     assert rc == 0, err  # and let the folder go
 
 
+def test_resuming_with_other_library_code_warns_in_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    stopped_run(out, total_steps=800)
+    config = json.loads((out / "config.json").read_text())
+    config["code"] = "0123456789abcdef"  # as if the library changed since the run started
+    (out / "config.json").write_text(json.dumps(config))
+    rc, _, err = cli(capsys, "train", "--resume", out, "--no-gif")
+    assert rc == 0, err
+    assert [line for line in err.splitlines() if "warning" in line] == [
+        f"warning: other library code started this run (digest 0123456789abcdef, now "
+        f"{code_digest()}); it goes on with this code, so its results mix two versions"]
+
+
 # Another device ------------------------------------------------------------------------------
 
 CUDA_GENERATOR_STATE = torch.zeros(16, dtype=torch.uint8)  # a CPU generator's is 5,056 bytes
@@ -544,6 +558,7 @@ def test_a_run_trained_on_another_device_resumes_with_a_note_and_new_generator_s
         atomic_save(state, tmp_path / name / "training_state.pt")
         rc, out, err = cli(capsys, "train", "--resume", tmp_path / name, "--no-gif")
         assert rc == 0, err
+        assert "warning" not in err  # the same code goes on
         notes = [line for line in out.splitlines() if line.startswith("note:")]
         assert notes == [
             "note: this run trained on cuda:0 and continues on cpu, where its random generator "
