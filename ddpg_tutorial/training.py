@@ -109,7 +109,7 @@ class Trainer:
         self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
         self.stop_requested = False
         self.saved_step: int | None = None  # the step of the last training state saved
-        self.moved_from: str | None = None  # resumed: the device it trained on, if of another kind
+        self.moved_from: str | None = None  # resumed from another kind of device: its name
 
     # The loop -------------------------------------------------------------------------------
 
@@ -121,72 +121,62 @@ class Trainer:
         Returns the history; ``self.step < config.total_steps`` tells a stopped run. Raises a
         :class:`.DDPGError` naming the folder if another process trains in it.
         """
-        # TensorBoard first: a folder it cannot write to stops the run before it makes its own.
-        self._tensorboard = self._open_tensorboard()
-        try:
-            with self._holding_folder():
-                return self._train(stop_when)
-        finally:
-            if self._tensorboard is not None:
-                self._tensorboard.close()
-
-    def _train(self, stop_when: Callable[[History], bool] | None) -> History:
-        """The loop of :meth:`run`, with the folder locked."""
         cfg, agent, env, buffer = self.config, self.agent, self.env, self.buffer
         self.stop_requested = False
-        self._start()
-        start = time.perf_counter() - self.elapsed_s
-        bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
-                   unit="step", dynamic_ncols=True)
-        obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
-        agent.start_episode()
-        episode_return, episode_length, metrics = 0.0, 0, MetricSums()
-        while self.step < cfg.total_steps:
-            if self.step < cfg.warmup_steps:
-                action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
-            else:
-                action = agent.act(obs, explore=True)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            buffer.add(obs, action, reward, next_obs, terminated)
-            obs = next_obs
-            episode_return += float(reward)
-            episode_length += 1
-            self.step += 1
-            bar.update()
+        with self._holding_files():  # TensorBoard's writer, and the run folder locked
+            self._start()
+            start = time.perf_counter() - self.elapsed_s
+            bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
+                       unit="step", dynamic_ncols=True)
+            obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
+            agent.start_episode()
+            episode_return, episode_length, metrics = 0.0, 0, MetricSums()
+            while self.step < cfg.total_steps:
+                if self.step < cfg.warmup_steps:
+                    action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
+                else:
+                    action = agent.act(obs, explore=True)
+                next_obs, reward, terminated, truncated, _ = env.step(action)
+                buffer.add(obs, action, reward, next_obs, terminated)
+                obs = next_obs
+                episode_return += float(reward)
+                episode_length += 1
+                self.step += 1
+                bar.update()
 
-            if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
-                    and len(buffer) >= cfg.batch_size):
-                metrics.add(agent.update(buffer.sample(cfg.batch_size)))
+                if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
+                        and len(buffer) >= cfg.batch_size):
+                    metrics.add(agent.update(buffer.sample(cfg.batch_size)))
 
-            if terminated or truncated:
-                self._end_episode(episode_return, episode_length, metrics)
-                bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
-                episode_return, episode_length, metrics = 0.0, 0, MetricSums()
-                obs = None
+                if terminated or truncated:
+                    self._end_episode(episode_return, episode_length, metrics)
+                    bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
+                    episode_return, episode_length, metrics = 0.0, 0, MetricSums()
+                    obs = None
 
-            if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
-                self._check_finite(metrics)
-                evaluating = time.perf_counter()
-                self._evaluate(evaluating - start)
-                self.overhead_s += time.perf_counter() - evaluating
-                if stop_when is not None and stop_when(self.history):
-                    self.request_stop()
-                bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
-                                refresh=False)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
+                    self._check_finite(metrics)
+                    evaluating = time.perf_counter()
+                    self._evaluate(evaluating - start)
+                    self.overhead_s += time.perf_counter() - evaluating
+                    if stop_when is not None and stop_when(self.history):
+                        self.request_stop()
+                    bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
+                                    refresh=False)
 
-            if obs is None and self.step < cfg.total_steps:
-                self.elapsed_s = time.perf_counter() - start
-                if self.stop_requested or self.step >= self._next_save:
-                    saving = time.perf_counter()
-                    self._save()
-                    self.overhead_s += time.perf_counter() - saving
-                if self.stop_requested:  # stop between episodes, so a resume is exact
-                    break
-                obs, _ = env.reset()
-                agent.start_episode()
-        bar.close()
-        self.elapsed_s = time.perf_counter() - start
-        self._finish()
+                if obs is None and self.step < cfg.total_steps:
+                    self.elapsed_s = time.perf_counter() - start
+                    if self.stop_requested or self.step >= self._next_save:
+                        saving = time.perf_counter()
+                        self._save()
+                        self.overhead_s += time.perf_counter() - saving
+                    if self.stop_requested:  # stop between episodes, so a resume is exact
+                        break
+                    obs, _ = env.reset()
+                    agent.start_episode()
+            bar.close()
+            self.elapsed_s = time.perf_counter() - start
+            self._finish()
         return self.history
 
     def request_stop(self) -> None:
@@ -240,25 +230,25 @@ class Trainer:
 
     # Files: the lock, start, periodic saves, finish -----------------------------------------
 
-    def _open_tensorboard(self):
-        if self.tensorboard_dir is None:
-            return None
-        # Events after the saved step came from a run that died later: hide them.
-        return open_tensorboard(self.tensorboard_dir,
-                                purge_step=self.step + 1 if self.step else None)
-
     @contextlib.contextmanager
-    def _holding_folder(self) -> Iterator[None]:
-        """Hold the run folder's lock (which :meth:`resume` may hold already) until the run
-        returns; the first run makes the folder."""
-        if self.folder_lock is not None and not self.folder_lock.held:
-            make_folder(self.out_dir)
-            self.folder_lock.acquire()
+    def _holding_files(self) -> Iterator[None]:
+        """Open the TensorBoard writer, then make and lock the run folder (unless :meth:`resume`
+        locked it); close and unlock both when the block ends."""
+        self._tensorboard = None
+        if self.tensorboard_dir is not None:  # first: if it fails, no run folder is made
+            # Events after the saved step came from a run that died later: hide them.
+            self._tensorboard = open_tensorboard(self.tensorboard_dir,
+                                                 purge_step=self.step + 1 if self.step else None)
         try:
+            if self.folder_lock is not None and not self.folder_lock.held:
+                make_folder(self.out_dir)
+                self.folder_lock.acquire()
             yield
         finally:
             if self.folder_lock is not None:
                 self.folder_lock.release()
+            if self._tensorboard is not None:
+                self._tensorboard.close()
 
     def _start(self) -> None:
         self._next_save = (self.step // self.save_every + 1) * self.save_every
