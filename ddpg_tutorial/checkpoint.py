@@ -80,7 +80,7 @@ def load_agent(path: str | Path, device: str = "cpu") -> tuple[Agent, EnvSpec]:
 
 
 def load_agent_state(agent: Agent, state: dict) -> bool:
-    """Load an agent's ``state`` (:meth:`state_dict`) into ``agent``, on whatever device.
+    """Load an agent's ``state`` (its ``state_dict()``) into ``agent``, on whatever device.
 
     A generator state saved on another kind of device than ``agent``'s cannot be restored (a
     CUDA generator's state is 16 bytes, a CPU one's 5,056): the agent keeps its own generator

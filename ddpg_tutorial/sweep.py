@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from ddpg_tutorial.config import Config, get_preset, parse_values
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.files import atomic_write, make_folder
+from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
@@ -263,8 +263,8 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
 
-    Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice (before
-    anything starts) or a run failed (its ``train.log`` says why), and
+    Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice or another
+    process trains in a run's folder (before anything starts), or if a run failed (its ``train.log`` says why), and
     :class:`SweepStopped` (a :class:`KeyboardInterrupt`) after a Ctrl-C or SIGTERM, once the
     running runs saved."""
     out = Path(out)
@@ -279,6 +279,7 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     code = code_digest()
     for spec in specs:
         _check_same_config(spec, out, code)
+        FolderLock(spec.folder(out)).check_free()  # the same sweep, running already
     make_folder(out)
     _write_sweep_file(out, specs, threshold)
     todo = [spec for spec in specs if not is_finished(spec.folder(out))]

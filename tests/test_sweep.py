@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import ddpg_tutorial
 from ddpg_tutorial import stats
 from ddpg_tutorial.cli import build_parser, main
 from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import FolderLock
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
                                  interval_estimates, load_sweep, median_estimates,
@@ -158,6 +160,23 @@ def test_a_sweep_over_runs_of_other_library_code_is_refused(finished_sweep, tmp_
     specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
     with pytest.raises(DDPGError, match="holds a run made by other library code .digest 0{16}"):
         sweep(specs, out, jobs=1, progress=False)
+
+
+def test_a_sweep_whose_run_trains_in_another_process_is_refused_before_anything_starts(
+        finished_sweep, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, out)
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    lock = FolderLock(specs[1].folder(out))  # as the same sweep, started earlier, holds it
+    lock.acquire()
+    try:
+        before = (out / "summary.csv").read_bytes()
+        with pytest.raises(DDPGError, match=re.escape(
+                f"another process (pid {os.getpid()}) is training in '{specs[1].folder(out)}'")):
+            sweep(specs, out, jobs=1, progress=False)
+        assert (out / "summary.csv").read_bytes() == before
+    finally:
+        lock.release()
 
 
 def test_a_failing_run_is_reported_with_its_log(tmp_path):
