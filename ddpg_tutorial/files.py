@@ -1,10 +1,13 @@
-"""Files that stay whole: atomic writes, so that a crash never leaves half a file behind, and
-a run folder's lock, so that two processes never train in one folder."""
+"""Files that stay whole: atomic writes, and one process at a time in a run folder.
+
+An atomic write never leaves half a file behind, whenever the process dies; a run folder's lock
+keeps a second process from training in a folder while one does."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -13,11 +16,10 @@ import torch
 
 from ddpg_tutorial.errors import DDPGError
 
-try:
-    import fcntl
-except ImportError:  # Windows: lock a byte of the file with msvcrt instead
-    fcntl = None
+if sys.platform == "win32":  # no fcntl: lock a byte of the file with msvcrt instead
     import msvcrt
+else:
+    import fcntl
 
 LOCK_FILE = ".lock"  #: in a run folder: locked by the process training there
 
@@ -89,15 +91,17 @@ def atomic_save(obj: Any, path: str | Path) -> None:
 
 
 class FolderLock:
-    """An exclusive lock on a run folder, held by the one process that trains in it, so that a
-    second one (``train --resume`` run twice, a sweep started again while it runs) is refused
-    before it reads, writes or deletes a file there.
+    """An exclusive lock on a run folder, held by the one process that trains in it.
+
+    A second process (``train --resume`` run twice, a sweep started again while it runs) is
+    refused before it reads, writes or deletes a file there.
 
     The lock is ``fcntl.flock`` on the file :data:`LOCK_FILE` in the folder (``msvcrt.locking``
     of its first byte on Windows). The operating system drops it when the process ends,
     however it ends, so a process killed with SIGKILL leaves no stale lock. The holder writes
     its process id into the file, which stays: deleting it would let two processes lock two
-    different files of the same name.
+    different files of the same name. On a file system that cannot lock (NFS mounted with
+    ``nolock``) the folder goes unguarded.
     """
 
     def __init__(self, folder: str | Path) -> None:
@@ -110,8 +114,10 @@ class FolderLock:
         return self._file is not None
 
     def acquire(self) -> None:
-        """Take the lock (the folder must exist), or raise a one-line :class:`.DDPGError`
-        naming the folder if another process holds it."""
+        """Take the lock, creating its file in the folder (which must exist).
+
+        Raises a one-line :class:`.DDPGError` naming the folder if another process holds it.
+        """
         file = self._open(os.O_CREAT)
         _lock_or_refuse(file, self.folder)
         file.truncate(0)
@@ -122,15 +128,14 @@ class FolderLock:
     def release(self) -> None:
         """Let the lock go (nothing if not held)."""
         if self._file is not None:
-            if fcntl is None:
+            if sys.platform == "win32":
                 self._file.seek(0)
                 msvcrt.locking(self._file.fileno(), msvcrt.LK_UNLCK, 1)
             self._file.close()  # closing drops an flock
             self._file = None
 
     def check_free(self) -> None:
-        """Raise the error :meth:`acquire` would if another process holds the lock; create,
-        write and keep nothing."""
+        """Raise what :meth:`acquire` would if another process holds the lock, changing nothing."""
         if (self.folder / LOCK_FILE).is_file():
             with self._open(0) as file:
                 _lock_or_refuse(file, self.folder)  # dropped again by closing
@@ -148,13 +153,14 @@ class FolderLock:
 def _lock_or_refuse(file: BinaryIO, folder: Path) -> None:
     """Lock ``file`` without waiting; if another process holds it, close it and raise."""
     try:
-        if fcntl is not None:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
+        if sys.platform == "win32":
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
-    except OSError:
-        pass
+    except OSError as err:
+        if sys.platform != "win32" and not isinstance(err, BlockingIOError):
+            return  # a file system without locks (NFS mounted with nolock): train unguarded
     try:
         holder = file.read().decode().strip()
     except (OSError, UnicodeDecodeError):  # Windows: the locked byte cannot be read

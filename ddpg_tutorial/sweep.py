@@ -185,15 +185,16 @@ class SweepStopped(KeyboardInterrupt):
     """A sweep stopped by a signal (``signum``: SIGINT, or SIGTERM), its running runs saved."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+        self.signum = signal.Signals(signum)
+        super().__init__(self.signum.name)
 
 
 def _end_with_parent() -> Callable[[], None] | None:
-    """On Linux, a ``preexec_fn`` for :class:`subprocess.Popen` that has the kernel send the
-    child SIGTERM when the thread that started it ends, however it ends (SIGKILL included), so
-    that a run never outlives its sweep; None elsewhere, where the run folder's lock still keeps
-    a second process out of it.
+    """A ``preexec_fn`` that has a run's process get SIGTERM when its sweep dies (Linux only).
+
+    The kernel sends it however the sweep dies, SIGKILL included, so that a run never outlives
+    its sweep (``prctl(PR_SET_PDEATHSIG)``). None elsewhere, where the run folder's lock still
+    keeps a second process out of the folder.
 
     The signal comes when the *thread* that forked the child ends; the sweep's threads wait for
     their runs and end only with the sweep. SIGTERM, as on a Ctrl-C: the run finishes its
@@ -264,9 +265,9 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
 
     Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice or another
-    process trains in a run's folder (before anything starts), or if a run failed (its ``train.log`` says why), and
-    :class:`SweepStopped` (a :class:`KeyboardInterrupt`) after a Ctrl-C or SIGTERM, once the
-    running runs saved."""
+    process trains in a run's folder (before anything starts), or if a run failed (its
+    ``train.log`` says why), and :class:`SweepStopped` (a :class:`KeyboardInterrupt`) after a
+    Ctrl-C or SIGTERM, once the running runs saved."""
     out = Path(out)
     if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
         raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
@@ -312,8 +313,7 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
 
 
 def available_cores() -> int:
-    """The cores this process may run on: its CPU affinity where the system has one (Linux),
-    else every core."""
+    """The number of cores this process may run on (its CPU affinity where the system has one)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1

@@ -232,16 +232,18 @@ class Trainer:
 
     @contextlib.contextmanager
     def _holding_files(self) -> Iterator[None]:
-        """Open the TensorBoard writer, then make and lock the run folder (unless :meth:`resume`
-        locked it); close and unlock both when the block ends."""
+        """Hold TensorBoard's writer and the run folder's lock for the ``with`` block.
+
+        The writer opens first, so that a folder it cannot write to stops the run before the
+        run folder is made; the lock is taken unless :meth:`resume` took it already."""
         self._tensorboard = None
-        if self.tensorboard_dir is not None:  # first: if it fails, no run folder is made
+        if self.tensorboard_dir is not None:
             # Events after the saved step came from a run that died later: hide them.
             self._tensorboard = open_tensorboard(self.tensorboard_dir,
                                                  purge_step=self.step + 1 if self.step else None)
         try:
             if self.folder_lock is not None and not self.folder_lock.held:
-                make_folder(self.out_dir)
+                make_folder(self.folder_lock.folder)
                 self.folder_lock.acquire()
             yield
         finally:
@@ -347,8 +349,9 @@ class Trainer:
         return trainer
 
     def _reseed_generators(self) -> None:
-        """New streams for the agent's and the replay buffer's torch generators, from the run's
-        seed and step (for a run resumed on another kind of device)."""
+        """Seed the agent's and the replay buffer's torch generators from the run's seed and step.
+
+        For a run resumed on another kind of device, where its generator states do not fit."""
         agent_seed, replay_seed = np.random.SeedSequence([self.seed, self.step]).generate_state(
             2, np.uint64)
         self.agent.generator.manual_seed(int(agent_seed))

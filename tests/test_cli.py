@@ -525,9 +525,9 @@ def test_resuming_with_other_library_code_warns_in_one_line(tmp_path, capsys):
     (out / "config.json").write_text(json.dumps(config))
     rc, _, err = cli(capsys, "train", "--resume", out, "--no-gif")
     assert rc == 0, err
-    assert [line for line in err.splitlines() if "warning" in line] == [
+    assert [line for line in err.splitlines() if "warning" in line] == [(
         f"warning: other library code started this run (digest 0123456789abcdef, now "
-        f"{code_digest()}); it goes on with this code, so its results mix two versions"]
+        f"{code_digest()}); it goes on with this code, so its results mix two versions")]
 
 
 # Another device ------------------------------------------------------------------------------
@@ -560,11 +560,11 @@ def test_a_run_trained_on_another_device_resumes_with_a_note_and_new_generator_s
         assert rc == 0, err
         assert "warning" not in err  # the same code goes on
         notes = [line for line in out.splitlines() if line.startswith("note:")]
-        assert notes == [
+        assert notes == [(
             "note: this run trained on cuda:0 and continues on cpu, where its random generator "
             "states do not fit: the agent's and the replay's start new streams (from the run's "
             "seed and step), so the run differs from its continuation on cuda:0 (--device "
-            "cuda:0 continues it exactly)"]
+            "cuda:0 continues it exactly)")]
         runs.append((tmp_path / name / "episodes.csv").read_text())
     assert runs[0] == runs[1]
     assert len(runs[0].splitlines()) == 1 + 800 // 200
