@@ -340,8 +340,10 @@ def end_to_end_report() -> list[str]:
 
 
 def main() -> None:
+    from ddpg_tutorial.sweep import available_cores
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--jobs", type=int, default=available_cores())
     parser.add_argument("--fresh", action="store_true", help="discard earlier results first")
     parser.add_argument("--report-only", action="store_true", help="only render report.md")
     parser.add_argument("--only", nargs="+", choices=["floor", "implementation", "end_to_end"],

@@ -75,8 +75,29 @@ def load_agent(path: str | Path, device: str = "cpu") -> tuple[Agent, EnvSpec]:
     record none and are DDPG's) and the :class:`.EnvSpec` it was trained for."""
     data = safe_load(path, "an agent checkpoint", AGENT_FORMAT)
     agent, spec = agent_from_payload(data, device)
-    agent.load_state_dict(data["state"])
+    load_agent_state(agent, data["state"])
     return agent, spec
+
+
+def load_agent_state(agent: Agent, state: dict) -> bool:
+    """Load an agent's ``state`` (its ``state_dict()``) into ``agent``, on whatever device.
+
+    A generator state saved on another kind of device than ``agent``'s cannot be restored (a
+    CUDA generator's state is 16 bytes, a CPU one's 5,056): the agent keeps its own generator
+    then, which acting greedily never uses. Returns whether the generator state was restored
+    (True for files of version 0.1.0, which hold none).
+    """
+    saved = state.get("generator")
+    if saved is None or generator_fits(saved, agent.generator):
+        agent.load_state_dict(state)
+        return True
+    agent.load_state_dict({**state, "generator": agent.generator.get_state()})
+    return False
+
+
+def generator_fits(state: torch.Tensor, generator: torch.Generator) -> bool:
+    """Whether ``state`` is the state of a generator on ``generator``'s kind of device."""
+    return state.numel() == generator.get_state().numel()
 
 
 def agent_from_payload(data: dict, device: str = "cpu", seed: int = 0) -> tuple[Agent, EnvSpec]:

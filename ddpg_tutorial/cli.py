@@ -22,12 +22,13 @@ from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_prese
 from ddpg_tutorial.envs import check_env, make_env, return_threshold
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import FolderLock, atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
+from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import REPS, report
-from ddpg_tutorial.sweep import SUMMARY_FILE, make_grid, parse_seeds, sweep
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer
+from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
 
 EXIT_ERROR = 2
@@ -247,6 +248,16 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
                         "directory of a run that 'ddpg-tutorial train' started")
     trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
     print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
+    started_by, code = saved_code_digest(out_dir), code_digest()
+    if started_by and started_by != code:  # legitimate (an upgrade), but no longer one version
+        print(f"warning: other library code started this run (digest {started_by}, now {code}); "
+              "it goes on with this code, so its results mix two versions", file=sys.stderr)
+    if trainer.moved_from is not None:
+        print(f"note: this run trained on {trainer.moved_from} and continues on "
+              f"{trainer.agent.device}, where its random generator states do not fit: the "
+              "agent's and the replay's start new streams (from the run's seed and step), so the "
+              f"run differs from its continuation on {trainer.moved_from} (--device "
+              f"{trainer.moved_from} continues it exactly)")
     return trainer
 
 
@@ -271,6 +282,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _check_seed(args.seed)
         config = _config_from_args(args)
         out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
+        FolderLock(out_dir).check_free()  # a run in progress is not one to start over
         if (out_dir / STATE_FILE).exists():
             raise DDPGError(f"'{out_dir}' holds an interrupted run; continue it with "
                             f"--resume {out_dir}, or choose another --out")
@@ -307,10 +319,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
 
-    if received:
+    if received and trainer.step < trainer.config.total_steps:
         print(f"stopped at step {trainer.step}; training state saved in {out_dir}; "
               f"continue with: ddpg-tutorial train --resume {out_dir}")
         return EXIT_SIGNAL[received[0]]
+    if received:  # in the last episode, whose end is the run's
+        print(f"{signal.Signals(received[0]).name} came in the last episode, so the run "
+              "finished instead of stopping", file=sys.stderr)
 
     plot_learning_curve(history, title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
                         threshold=return_threshold(trainer.spec.env_id),
@@ -384,10 +399,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"in {args.out}")
     try:
         rows = sweep(specs, args.out, args.jobs, args.threshold, progress=not args.no_progress)
-    except KeyboardInterrupt:
+    except SweepStopped as stopped:
         print("stopped; the interrupted runs are saved; continue with the same command",
               file=sys.stderr)
-        return EXIT_SIGNAL[signal.SIGINT]
+        return EXIT_SIGNAL[stopped.signum]
     finished = sum(row["status"] == "finished" for row in rows)
     print(f"{finished}/{len(rows)} runs finished; {args.out / SUMMARY_FILE}; statistics: "
           f"ddpg-tutorial report {args.out}")

@@ -467,15 +467,20 @@ def _write_figures(out: Path, results: SweepResults, reps: int, seed: int) -> No
     finals = results.final_returns()
     fig = plot_sample_efficiency(results.steps, sample_efficiency(results.curves, reps, seed),
                                  threshold=results.threshold, title=results.env_id)
-    fig.savefig(out / "sample_efficiency.png", dpi=120, bbox_inches="tight")
+    _save_png(fig, out / "sample_efficiency.png")
     plt.close(fig)
     every = np.concatenate(list(finals.values()))
     margin = 0.02 * (every.max() - every.min()) + 1e-9  # every run counts at the lowest
     thresholds = np.linspace(every.min() - margin, every.max(), 60)
     fig = plot_performance_profile(thresholds, performance_profile(finals, thresholds, reps, seed),
                                    title=results.env_id)
-    fig.savefig(out / "performance_profile.png", dpi=120, bbox_inches="tight")
+    _save_png(fig, out / "performance_profile.png")
     plt.close(fig)
+
+
+def _save_png(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` atomically: a crash mid-write leaves the previous figure."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"))
 
 
 def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:

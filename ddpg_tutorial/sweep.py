@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
 import io
 import itertools
 import json
@@ -23,7 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,9 @@ from tqdm import tqdm
 
 from ddpg_tutorial.config import Config, get_preset, parse_values
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE
+from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
 
 SWEEP_FILE = "sweep.json"
@@ -160,14 +161,6 @@ def read_evaluations(folder: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def _saved_code(folder: Path) -> str:
-    """The code digest a run's ``config.json`` records ('' if none)."""
-    try:
-        return json.loads((folder / CONFIG_FILE).read_text()).get("code", "")
-    except (OSError, ValueError):
-        return ""
-
-
 def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
     path = spec.folder(out) / CONFIG_FILE
     if not path.is_file():
@@ -185,16 +178,52 @@ def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
 
 # Running ------------------------------------------------------------------------------------
 
+PR_SET_PDEATHSIG = 1  #: from <linux/prctl.h>
+
+
+class SweepStopped(KeyboardInterrupt):
+    """A sweep stopped by a signal (``signum``: SIGINT, or SIGTERM), its running runs saved."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signal.Signals(signum)
+        super().__init__(self.signum.name)
+
+
+def _end_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has a run's process get SIGTERM when its sweep dies (Linux only).
+
+    The kernel sends it however the sweep dies, SIGKILL included, so that a run never outlives
+    its sweep (``prctl(PR_SET_PDEATHSIG)``). None elsewhere, where the run folder's lock still
+    keeps a second process out of the folder.
+
+    The signal comes when the *thread* that forked the child ends; the sweep's threads wait for
+    their runs and end only with the sweep. SIGTERM, as on a Ctrl-C: the run finishes its
+    episode and saves its state, for the same sweep command to resume.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not after
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec: nothing that can block
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the sweep died before prctl: no signal will come
+            os._exit(128 + signal.SIGTERM)
+
+    return preexec
+
+
 class _Runner:
     """Runs training processes, ``jobs`` at a time; on Ctrl-C or SIGTERM, passes the signal
     once to every running run (each finishes its episode and saves its state) and starts no
-    more."""
+    more. A run gets SIGTERM too when the sweep dies (on Linux; :func:`_end_with_parent`)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.running: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.signal: int | None = None
+        self.preexec = _end_with_parent()
 
     def stop(self, signum: int, _frame: object = None) -> None:
         first = self.signal is None
@@ -216,8 +245,10 @@ class _Runner:
                     return "not started"
                 # A session of its own: a Ctrl-C in the terminal reaches only the sweep, which
                 # passes it on once (two would stop the run before it saves).
+                # preexec_fn with threads: safe here, it calls no Python code that locks.
                 process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+                                           start_new_session=True,
+                                           preexec_fn=self.preexec)  # noqa: PLW1509
                 self.running.add(process)
             code = process.wait()
         with self.lock:
@@ -233,20 +264,24 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
 
-    Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice (before
-    anything starts) or a run failed (its ``train.log`` says why), and
-    :class:`KeyboardInterrupt` after a Ctrl-C or SIGTERM, once the running runs saved."""
+    Raises :class:`~ddpg_tutorial.errors.DDPGError` if ``specs`` list a run twice or another
+    process trains in a run's folder (before anything starts), or if a run failed (its
+    ``train.log`` says why), and :class:`SweepStopped` (a :class:`KeyboardInterrupt`) after a
+    Ctrl-C or SIGTERM, once the running runs saved."""
     out = Path(out)
     if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
         raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
                         "so that two processes never train one folder")
-    jobs = len(os.sched_getaffinity(0)) if jobs is None else jobs
+    if out.exists() and not out.is_dir():
+        raise DDPGError(f"--out '{out}' is a file, not a folder; give the sweep a folder")
+    jobs = available_cores() if jobs is None else jobs
     if jobs <= 0:
         raise DDPGError(f"--jobs must be a positive integer, got {jobs}")
     code = code_digest()
     for spec in specs:
         _check_same_config(spec, out, code)
-    out.mkdir(parents=True, exist_ok=True)
+        FolderLock(spec.folder(out)).check_free()  # the same sweep, running already
+    make_folder(out)
     _write_sweep_file(out, specs, threshold)
     todo = [spec for spec in specs if not is_finished(spec.folder(out))]
     runner = _Runner(out)
@@ -269,12 +304,19 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
             signal.signal(s, handler)
     rows = summarise(specs, out, threshold, failed)
     if runner.signal is not None:
-        raise KeyboardInterrupt
+        raise SweepStopped(runner.signal)
     failed = [spec.folder(out) for spec in failed]
     if failed:
         raise DDPGError(f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
                         + (" and the others' train.log" if len(failed) > 1 else ""))
     return rows
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:
@@ -319,7 +361,7 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
             # training alone: no evaluations or saves (files from before 0.3 lack the column)
             "train_to_threshold_s": reached.get("train_time_s", "") if reached else "",
             "train_s": last.get("train_time_s", math.nan) if last else math.nan,
-            "code": _saved_code(folder),
+            "code": saved_code_digest(folder),
             "folder": folder.relative_to(out).as_posix(),
         })
     text = io.StringIO(newline="")

@@ -3,10 +3,11 @@ crash-safe saves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,12 @@ from tqdm import tqdm
 
 from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
 from ddpg_tutorial.buffer import ReplayBuffer
-from ddpg_tutorial.checkpoint import agent_payload, save_agent
+from ddpg_tutorial.checkpoint import agent_payload, load_agent_state, save_agent
 from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import EVAL_SEED_BASE, eval_seeds, evaluate
-from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import stream_seeds
 from ddpg_tutorial.source import code_digest
@@ -69,6 +70,9 @@ class Trainer:
     ``save_every`` steps (default: ``config.eval_every``) the full training state, which
     :meth:`resume` continues exactly, even after the process was killed. A finished run
     deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
+    One process at a time trains in a folder: :meth:`run` (or :meth:`resume`, before it reads
+    anything) takes the folder's :class:`~ddpg_tutorial.files.FolderLock`, and :meth:`run`
+    lets it go when it returns.
     The greedy evaluations reset their environments with the seeds ``eval_seed_base``,
     ``eval_seed_base + 1``, ... (:func:`~ddpg_tutorial.evaluation.eval_seeds`; ``tune`` gives
     its trials start states of their own).
@@ -81,6 +85,7 @@ class Trainer:
                  eval_seed_base: int = EVAL_SEED_BASE) -> None:
         self.config, self.seed, self.progress = config, seed, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.folder_lock = FolderLock(self.out_dir) if self.out_dir is not None else None
         self.save_every = config.eval_every if save_every is None else save_every
         if self.save_every <= 0:
             raise DDPGError(f"--save-every must be a positive number of steps, got {save_every}")
@@ -104,6 +109,7 @@ class Trainer:
         self.replay_chunks: list[tuple[int, int]] = []  # replay rows saved so far (resume)
         self.stop_requested = False
         self.saved_step: int | None = None  # the step of the last training state saved
+        self.moved_from: str | None = None  # resumed from another kind of device: its name
 
     # The loop -------------------------------------------------------------------------------
 
@@ -112,63 +118,65 @@ class Trainer:
         :meth:`request_stop` was called or ``stop_when(history)`` returned True after
         an evaluation.
 
-        Returns the history; ``self.step < config.total_steps`` tells a stopped run.
+        Returns the history; ``self.step < config.total_steps`` tells a stopped run. Raises a
+        :class:`.DDPGError` naming the folder if another process trains in it.
         """
         cfg, agent, env, buffer = self.config, self.agent, self.env, self.buffer
         self.stop_requested = False
-        self._start()
-        start = time.perf_counter() - self.elapsed_s
-        bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
-                   unit="step", dynamic_ncols=True)
-        obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
-        agent.start_episode()
-        episode_return, episode_length, metrics = 0.0, 0, MetricSums()
-        while self.step < cfg.total_steps:
-            if self.step < cfg.warmup_steps:
-                action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
-            else:
-                action = agent.act(obs, explore=True)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            buffer.add(obs, action, reward, next_obs, terminated)
-            obs = next_obs
-            episode_return += float(reward)
-            episode_length += 1
-            self.step += 1
-            bar.update()
+        with self._holding_files():  # TensorBoard's writer, and the run folder locked
+            self._start()
+            start = time.perf_counter() - self.elapsed_s
+            bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
+                       unit="step", dynamic_ncols=True)
+            obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
+            agent.start_episode()
+            episode_return, episode_length, metrics = 0.0, 0, MetricSums()
+            while self.step < cfg.total_steps:
+                if self.step < cfg.warmup_steps:
+                    action = self.warmup_rng.uniform(self.spec.action_low, self.spec.action_high)
+                else:
+                    action = agent.act(obs, explore=True)
+                next_obs, reward, terminated, truncated, _ = env.step(action)
+                buffer.add(obs, action, reward, next_obs, terminated)
+                obs = next_obs
+                episode_return += float(reward)
+                episode_length += 1
+                self.step += 1
+                bar.update()
 
-            if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
-                    and len(buffer) >= cfg.batch_size):
-                metrics.add(agent.update(buffer.sample(cfg.batch_size)))
+                if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
+                        and len(buffer) >= cfg.batch_size):
+                    metrics.add(agent.update(buffer.sample(cfg.batch_size)))
 
-            if terminated or truncated:
-                self._end_episode(episode_return, episode_length, metrics)
-                bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
-                episode_return, episode_length, metrics = 0.0, 0, MetricSums()
-                obs = None
+                if terminated or truncated:
+                    self._end_episode(episode_return, episode_length, metrics)
+                    bar.set_postfix(ret=f"{episode_return:.0f}", refresh=False)
+                    episode_return, episode_length, metrics = 0.0, 0, MetricSums()
+                    obs = None
 
-            if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
-                self._check_finite(metrics)
-                evaluating = time.perf_counter()
-                self._evaluate(evaluating - start)
-                self.overhead_s += time.perf_counter() - evaluating
-                if stop_when is not None and stop_when(self.history):
-                    self.request_stop()
-                bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
-                                refresh=False)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.total_steps:
+                    self._check_finite(metrics)
+                    evaluating = time.perf_counter()
+                    self._evaluate(evaluating - start)
+                    self.overhead_s += time.perf_counter() - evaluating
+                    if stop_when is not None and stop_when(self.history):
+                        self.request_stop()
+                    bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
+                                    refresh=False)
 
-            if obs is None and self.step < cfg.total_steps:
-                self.elapsed_s = time.perf_counter() - start
-                if self.stop_requested or self.step >= self._next_save:
-                    saving = time.perf_counter()
-                    self._save()
-                    self.overhead_s += time.perf_counter() - saving
-                if self.stop_requested:  # stop between episodes, so a resume is exact
-                    break
-                obs, _ = env.reset()
-                agent.start_episode()
-        bar.close()
-        self.elapsed_s = time.perf_counter() - start
-        self._finish()
+                if obs is None and self.step < cfg.total_steps:
+                    self.elapsed_s = time.perf_counter() - start
+                    if self.stop_requested or self.step >= self._next_save:
+                        saving = time.perf_counter()
+                        self._save()
+                        self.overhead_s += time.perf_counter() - saving
+                    if self.stop_requested:  # stop between episodes, so a resume is exact
+                        break
+                    obs, _ = env.reset()
+                    agent.start_episode()
+            bar.close()
+            self.elapsed_s = time.perf_counter() - start
+            self._finish()
         return self.history
 
     def request_stop(self) -> None:
@@ -220,15 +228,32 @@ class Trainer:
             for name, value in scalars.items():
                 self._tensorboard.add_scalar(name, value, self.step)
 
-    # Files: start, periodic saves, finish ---------------------------------------------------
+    # Files: the lock, start, periodic saves, finish -----------------------------------------
 
-    def _start(self) -> None:
-        self._next_save = (self.step // self.save_every + 1) * self.save_every
+    @contextlib.contextmanager
+    def _holding_files(self) -> Iterator[None]:
+        """Hold TensorBoard's writer and the run folder's lock for the ``with`` block.
+
+        The writer opens first, so that a folder it cannot write to stops the run before the
+        run folder is made; the lock is taken unless :meth:`resume` took it already."""
         self._tensorboard = None
         if self.tensorboard_dir is not None:
             # Events after the saved step came from a run that died later: hide them.
             self._tensorboard = open_tensorboard(self.tensorboard_dir,
                                                  purge_step=self.step + 1 if self.step else None)
+        try:
+            if self.folder_lock is not None and not self.folder_lock.held:
+                make_folder(self.folder_lock.folder)
+                self.folder_lock.acquire()
+            yield
+        finally:
+            if self.folder_lock is not None:
+                self.folder_lock.release()
+            if self._tensorboard is not None:
+                self._tensorboard.close()
+
+    def _start(self) -> None:
+        self._next_save = (self.step // self.save_every + 1) * self.save_every
         if self.out_dir is not None and self.step == 0:
             write_config(self.out_dir, self.spec.env_id, self.config, self.seed)
             self._save()  # a state to resume from, however early the run dies
@@ -243,8 +268,6 @@ class Trainer:
         self._next_save = (self.step // self.save_every + 1) * self.save_every
 
     def _finish(self) -> None:
-        if self._tensorboard is not None:
-            self._tensorboard.close()
         if self.out_dir is None:
             return
         self.history.write_csv(self.out_dir)
@@ -261,6 +284,7 @@ class Trainer:
         return {
             "format": TRAINING_STATE_FORMAT,
             "agent": agent_payload(self.agent, self.spec),
+            "device": str(self.agent.device),
             "seed": self.seed,
             "step": self.step,
             "elapsed_s": self.elapsed_s,
@@ -277,26 +301,61 @@ class Trainer:
 
     @classmethod
     def resume(cls, out_dir: str | Path, device: str = "cpu", progress: bool = True) -> Trainer:
-        """A trainer that continues the run whose training state is saved in ``out_dir``."""
-        state = load_training_state(out_dir)
+        """A trainer that continues the run whose training state is saved in ``out_dir``.
+
+        It holds the folder's lock from before it reads the state (which deletes what a killed
+        process left half-written) until its :meth:`run` returns; a :class:`.DDPGError` naming
+        the folder if another process trains in it. A run trained on another kind of device
+        (CPU, CUDA) goes on, but not exactly: torch generator states do not move between the
+        two, so the agent's and the replay buffer's generators start new streams, from the
+        run's seed and step; ``moved_from`` then names the device it trained on.
+        """
+        lock = FolderLock(out_dir)
+        lock.acquire()
+        try:
+            trainer = cls._from_state(load_training_state(out_dir), out_dir, device, progress)
+        except BaseException:
+            lock.release()
+            raise
+        trainer.folder_lock = lock
+        return trainer
+
+    @classmethod
+    def _from_state(cls, state: dict, out_dir: str | Path, device: str,
+                    progress: bool) -> Trainer:
         saved = state["agent"]
         config = config_from_dict(saved.get("algorithm", "ddpg"), saved["config"])
         trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
                       state.get("save_every"), state.get("tensorboard_dir"),
                       state.get("eval_seed_base", EVAL_SEED_BASE))
-        trainer.agent.load_state_dict(saved["state"])
+        if not load_agent_state(trainer.agent, saved["state"]):
+            # States before 0.3 do not name the device; the other kind is the one it was.
+            trainer.moved_from = state.get("device") or (
+                "cuda" if trainer.agent.device.type == "cpu" else "cpu")
+            state["buffer"].pop("generator", None)
         if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.saved_step = trainer.step
         trainer.overhead_s = state.get("overhead_s", 0.0)  # states before 0.3 lack it
         trainer.buffer.load_state_dict(state["buffer"])
+        if trainer.moved_from is not None:
+            trainer._reseed_generators()
         trainer.replay_chunks = [tuple(c) for c in state["replay_chunks"]]
         trainer.warmup_rng.bit_generator.state = state["warmup_rng"]
         trainer.env.reset(seed=trainer.env_seed)  # creates np_random; then restore its state
         trainer.env.unwrapped.np_random.bit_generator.state = state["env_rng"]
         trainer.history = History.from_state_dict(state["history"])
         return trainer
+
+    def _reseed_generators(self) -> None:
+        """Seed the agent's and the replay buffer's torch generators from the run's seed and step.
+
+        For a run resumed on another kind of device, where its generator states do not fit."""
+        agent_seed, replay_seed = np.random.SeedSequence([self.seed, self.step]).generate_state(
+            2, np.uint64)
+        self.agent.generator.manual_seed(int(agent_seed))
+        self.buffer.generator.manual_seed(int(replay_seed))
 
 
 def open_tensorboard(log_dir: str | Path, purge_step: int | None):
@@ -307,7 +366,11 @@ def open_tensorboard(log_dir: str | Path, purge_step: int | None):
     except ImportError:
         raise DDPGError("--tensorboard needs the tensorboard package: "
                         "in a clone of the repository, pip install -e '.[tensorboard]'") from None
-    return SummaryWriter(str(log_dir), purge_step=purge_step)
+    try:
+        return SummaryWriter(str(log_dir), purge_step=purge_step)
+    except OSError as err:
+        raise DDPGError(f"cannot write TensorBoard logs to '{log_dir}' ({err.strerror}); "
+                        "choose a writable --tensorboard folder") from None
 
 
 def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",
@@ -328,3 +391,11 @@ def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) ->
     text = json.dumps({"env_id": env_id, "algorithm": config.algorithm, "seed": seed,
                        **config.to_dict(), "code": code_digest()}, indent=2) + "\n"
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))
+
+
+def saved_code_digest(out_dir: str | Path) -> str:
+    """The code digest the ``config.json`` of the run in ``out_dir`` records ('' if none)."""
+    try:
+        return json.loads((Path(out_dir) / CONFIG_FILE).read_text()).get("code", "")
+    except (OSError, ValueError):
+        return ""

@@ -4,6 +4,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from ddpg_tutorial import DDPGAgent, DDPGError, ReplayBuffer, load_agent, save_agent
-from ddpg_tutorial.checkpoint import AGENT_FORMAT, check_compatible, safe_load
+from ddpg_tutorial import (DDPGAgent, DDPGError, ReplayBuffer, get_preset, load_agent,
+                           make_agent, save_agent)
+from ddpg_tutorial.checkpoint import AGENT_FORMAT, agent_payload, check_compatible, safe_load
 from ddpg_tutorial.envs import EnvSpec, check_env, make_env
+from ddpg_tutorial.files import atomic_save, atomic_write
 
 SPEC = check_env(make_env("Pendulum-v1"), "Pendulum-v1")
 NETWORKS = ("actor", "critic", "actor_target", "critic_target")
@@ -74,10 +77,49 @@ def test_round_trip_restores_networks_optimisers_and_spec(tmp_path):
     assert spec.env_id == "Pendulum-v1" and spec.obs_dim == 3
     np.testing.assert_array_equal(spec.action_low, SPEC.action_low)
     np.testing.assert_array_equal(spec.action_high, SPEC.action_high)
-    # Written with the usual permissions, not mkstemp's 0600.
+    # Written with the usual permissions: 0o666 less the umask.
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "agent.pt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+CUDA_GENERATOR_STATE = torch.zeros(16, dtype=torch.uint8)  # a CPU generator's is 5,056 bytes
+
+
+@pytest.mark.parametrize("algorithm", ["ddpg", "sac"])
+def test_an_agent_saved_with_a_generator_of_another_device_loads_and_acts(algorithm, tmp_path):
+    # What an agent trained with --device cuda holds, made without a GPU.
+    config = get_preset("fast", algorithm).replace(actor_hidden=(32, 32),
+                                                   critic_hidden=(32, 32))
+    agent = make_agent(SPEC.obs_dim, SPEC.action_low, SPEC.action_high, config, seed=4)
+    payload = agent_payload(agent, SPEC)
+    payload["state"]["generator"] = CUDA_GENERATOR_STATE
+    with pytest.raises(RuntimeError, match="Expected a CPUGeneratorImplState"):
+        agent.load_state_dict(payload["state"])  # what evaluate and render used to do
+    atomic_save(payload, tmp_path / "agent.pt")
+
+    loaded, _ = load_agent(tmp_path / "agent.pt")
+    obs = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+    assert_same(loaded.actor.state_dict(), agent.actor.state_dict())
+    assert loaded.generator.get_state().numel() == 5056  # its own, working generator
+    loaded.act(obs[0], explore=True)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)], ids=["022", "027"])
+def test_a_written_file_gets_the_usual_permissions_without_setting_the_umask(umask, mode,
+                                                                          tmp_path, monkeypatch):
+    # Setting the umask to read it would race threads that create files meanwhile
+    # (TensorBoard's writer): atomic_write must not call os.umask at all.
+    previous = os.umask(umask)
+    try:
+        monkeypatch.setattr(os, "umask", lambda mask: pytest.fail("atomic_write set the umask"))
+        atomic_write(tmp_path / "file", lambda f: f.write(b"data"))
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "file").stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint_and_no_temp_file(tmp_path, monkeypatch):

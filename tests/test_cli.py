@@ -14,11 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_TRAIN_ARGS
+import torch
+from conftest import TINY_TRAIN_ARGS, stop_after, tiny_config
 from PIL import Image
 
 from ddpg_tutorial import Trainer, load_agent
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
+from ddpg_tutorial.files import atomic_save
+from ddpg_tutorial.source import code_digest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -231,6 +234,36 @@ def test_unwritable_output_directory(where, tmp_path, capsys):
                           "choose a writable output directory")
 
 
+def test_an_unwritable_tensorboard_folder_is_one_line(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    rc, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--tensorboard", "/proc/tb",
+                     "--no-progress")
+    assert_one_line_error(rc, err, "cannot write TensorBoard logs to '/proc/tb'",
+                          "choose a writable --tensorboard folder")
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_a_sweep_into_a_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("not a folder")
+    rc, _, err = cli(capsys, "sweep", "--out", path, "--seeds", "0", "--jobs", "1",
+                     "--no-progress")
+    assert_one_line_error(rc, err, f"--out '{path}' is a file, not a folder")
+    assert path.read_text() == "not a folder"
+
+
+def test_a_sweep_without_jobs_where_the_system_has_no_cpu_affinity(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS and Windows
+    sets = [arg for item in ["actor_hidden=[32,32]", "critic_hidden=[32,32]", "batch_size=64",
+                             "warmup_steps=100", "eval_every=300", "eval_episodes=2"]
+            for arg in ("--set", item)]
+    rc, out, err = cli(capsys, "sweep", "--out", tmp_path / "sweep", "--seeds", "0",
+                       "--steps", "300", *sets, "--no-progress")
+    assert rc == 0, err
+    assert "1/1 runs finished" in out
+
+
 def test_resume_of_a_directory_without_a_training_state(tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--resume", tmp_path)
     assert_one_line_error(rc, err, f"'{tmp_path}' holds no training state to resume")
@@ -437,6 +470,108 @@ def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp
     assert len(read_csv(full_dir / "episodes.csv")) == 1 + 1200 // 200
 
 
+# One process per run folder ------------------------------------------------------------------
+
+def stopped_run(folder: Path, total_steps: int = 1200, at: int = 400) -> None:
+    """A tiny run stopped at step ``at`` with its training state saved, to resume."""
+    trainer = Trainer("Pendulum-v1", tiny_config(total_steps=total_steps), out_dir=folder,
+                      progress=False)
+    stop_after(trainer, at)
+    trainer.run()
+    assert (folder / "training_state.pt").exists()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``folder`` (and the folder) with its modification time and size."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_second_process_in_a_run_folder_is_refused_in_one_line_and_touches_nothing(
+        tmp_path, capsys):
+    out = tmp_path / "run"
+    stopped_run(out)
+    first = start("train", "--resume", str(out), "--no-progress", "--no-gif", "--threads", "1",
+                  cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 180
+        while (out / ".lock").read_text().strip() != str(first.pid):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the resumed run took no lock in 180 s"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # frozen, lock held: the folder stays as it is
+        before = snapshot(out)
+        for argv in (["train", "--resume", out],
+                     ["train", "--out", out, "--overwrite", *TINY_TRAIN_ARGS]):
+            rc, stdout, err = cli(capsys, *argv)
+            assert_one_line_error(rc, err, f"another process (pid {first.pid}) is training in "
+                                           f"'{out}'")
+            assert stdout == ""
+        assert snapshot(out) == before
+        first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=300)
+        assert first.returncode == 0, err
+    finally:
+        first.kill()
+    assert not (out / "training_state.pt").exists()  # the first one finished the run
+    rc, _, err = cli(capsys, "train", "--out", out, "--overwrite", "--steps", "300",
+                     "--eval-every", "300", "--no-gif", *TINY_TRAIN_ARGS)
+    assert rc == 0, err  # and let the folder go
+
+
+def test_resuming_with_other_library_code_warns_in_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    stopped_run(out, total_steps=800)
+    config = json.loads((out / "config.json").read_text())
+    config["code"] = "0123456789abcdef"  # as if the library changed since the run started
+    (out / "config.json").write_text(json.dumps(config))
+    rc, _, err = cli(capsys, "train", "--resume", out, "--no-gif")
+    assert rc == 0, err
+    assert [line for line in err.splitlines() if "warning" in line] == [(
+        f"warning: other library code started this run (digest 0123456789abcdef, now "
+        f"{code_digest()}); it goes on with this code, so its results mix two versions")]
+
+
+# Another device ------------------------------------------------------------------------------
+
+CUDA_GENERATOR_STATE = torch.zeros(16, dtype=torch.uint8)  # a CPU generator's is 5,056 bytes
+
+
+def test_evaluate_an_agent_trained_on_another_device(run_dir, tmp_path, capsys):
+    # What train --device cuda writes, made without a GPU: its generator state is CUDA's.
+    payload = torch.load(run_dir / "agent.pt", weights_only=True)
+    payload["state"]["generator"] = CUDA_GENERATOR_STATE
+    atomic_save(payload, tmp_path / "agent.pt")
+    rc, out, err = cli(capsys, "evaluate", tmp_path / "agent.pt", "--episodes", "2")
+    assert rc == 0, err
+    assert out == cli(capsys, "evaluate", run_dir / "agent.pt", "--episodes", "2")[1]
+
+
+def test_a_run_trained_on_another_device_resumes_with_a_note_and_new_generator_streams(
+        tmp_path, capsys):
+    stopped_run(tmp_path / "cpu", total_steps=800)
+    state = torch.load(tmp_path / "cpu" / "training_state.pt", weights_only=True)
+    assert state["device"] == "cpu"  # a training state names the device it trained on
+    state["agent"]["state"]["generator"] = state["buffer"]["generator"] = CUDA_GENERATOR_STATE
+    state["device"] = "cuda:0"
+    runs = []
+    for name in ("gpu", "gpu-again"):  # twice, to see it goes on the same way each time
+        shutil.copytree(tmp_path / "cpu", tmp_path / name)
+        atomic_save(state, tmp_path / name / "training_state.pt")
+        rc, out, err = cli(capsys, "train", "--resume", tmp_path / name, "--no-gif")
+        assert rc == 0, err
+        assert "warning" not in err  # the same code goes on
+        notes = [line for line in out.splitlines() if line.startswith("note:")]
+        assert notes == [(
+            "note: this run trained on cuda:0 and continues on cpu, where its random generator "
+            "states do not fit: the agent's and the replay's start new streams (from the run's "
+            "seed and step), so the run differs from its continuation on cuda:0 (--device "
+            "cuda:0 continues it exactly)")]
+        runs.append((tmp_path / name / "episodes.csv").read_text())
+    assert runs[0] == runs[1]
+    assert len(runs[0].splitlines()) == 1 + 800 // 200
+
+
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_save_every_must_be_positive(value, tmp_path, capsys):
     rc, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--save-every", value)
@@ -493,6 +628,28 @@ def test_a_second_ctrl_c_stops_at_once_and_says_what_is_kept(tmp_path, capsys, m
     assert "SIGINT: finishing the current episode, then saving the training state" in err
     assert (f"SIGINT again: stopping now, without saving; the training state of step 400 is "
             f"kept; continue with: ddpg-tutorial train --resume {out_dir}") in err
+
+
+def test_a_stop_in_the_last_episode_finishes_the_run(tmp_path, capsys, monkeypatch):
+    # The signal is delivered by calling train's handler after the evaluation at step 500,
+    # in the last of three episodes of 200 steps.
+    evaluate = Trainer._evaluate
+
+    def evaluate_then_interrupt(trainer, wall_time_s):
+        evaluate(trainer, wall_time_s)
+        if trainer.step == 500:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+
+    monkeypatch.setattr(Trainer, "_evaluate", evaluate_then_interrupt)
+    out_dir = tmp_path / "run"
+    rc, out, err = cli(capsys, "train", "--out", out_dir, "--steps", "600", "--eval-every",
+                       "100", *TINY_TRAIN_ARGS)
+    assert rc == 0, err
+    assert err.strip().splitlines()[-1] == ("SIGINT came in the last episode, so the run "
+                                            "finished instead of stopping")
+    assert "--resume" not in out and "done: 600 steps" in out
+    assert not (out_dir / "training_state.pt").exists()
+    assert (out_dir / "learning_curve.png").exists() and (out_dir / "policy.gif").exists()
 
 
 def test_td3_without_delayed_actor_updates_says_so(tmp_path, capsys):

@@ -52,7 +52,7 @@ def test_training_where_rendering_fails_warns_once_and_exits_0(tmp_path, capsys)
     assert len(lines) == 1 and lines[0].startswith("warning: no policy.gif: cannot render")
     assert "MUJOCO_GL=egl" in lines[0]
     assert sorted(p.name for p in out.iterdir()) == [
-        "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "learning_curve.png",
+        ".lock", "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "learning_curve.png",
         "losses.csv"]
 
 

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import ddpg_tutorial
 from ddpg_tutorial import stats
 from ddpg_tutorial.cli import build_parser, main
 from ddpg_tutorial.errors import DDPGError
+from ddpg_tutorial.files import FolderLock
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
                                  interval_estimates, load_sweep, median_estimates,
@@ -160,6 +162,23 @@ def test_a_sweep_over_runs_of_other_library_code_is_refused(finished_sweep, tmp_
         sweep(specs, out, jobs=1, progress=False)
 
 
+def test_a_sweep_whose_run_trains_in_another_process_is_refused_before_anything_starts(
+        finished_sweep, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, out)
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    lock = FolderLock(specs[1].folder(out))  # as the same sweep, started earlier, holds it
+    lock.acquire()
+    try:
+        before = (out / "summary.csv").read_bytes()
+        with pytest.raises(DDPGError, match=re.escape(
+                f"another process (pid {os.getpid()}) is training in '{specs[1].folder(out)}'")):
+            sweep(specs, out, jobs=1, progress=False)
+        assert (out / "summary.csv").read_bytes() == before
+    finally:
+        lock.release()
+
+
 def test_a_failing_run_is_reported_with_its_log(tmp_path):
     # The test environments are registered in this process only: the run's process fails
     # (exit status 2) because it cannot make this one.
@@ -213,6 +232,74 @@ def test_ctrl_c_stops_a_sweep_that_the_same_command_then_finishes_exactly(tmp_pa
 
     assert returns(run) == returns(uninterrupted)
     assert (run / "episodes.csv").read_text() == (uninterrupted / "episodes.csv").read_text()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_with_status_143(tmp_path):
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run = out / "ddpg-fast" / "seed3"
+    deadline = time.monotonic() + 180
+    while not (run / "evaluations.csv").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.terminate()  # SIGTERM to the sweep alone, as a batch scheduler sends it
+    _, err = process.communicate(timeout=180)
+    assert process.returncode == 143, err  # 128 + 15; a Ctrl-C's is 130
+    assert "Traceback" not in err and "continue with the same command" in err
+    assert (run / "training_state.pt").exists()
+    assert read_summary(out)[0]["status"] == "interrupted"
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is "
+                    "Linux's; elsewhere the run folder's lock keeps a second process out")
+def test_a_sweep_killed_with_sigkill_leaves_no_run_training(tmp_path):
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    run = out / "ddpg-fast" / "seed3"
+    try:
+        deadline = time.monotonic() + 180
+        while not (run / "training_state.pt").exists():  # the run trains
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        runs = children_of(process.pid)
+        assert len(runs) == 1
+    finally:
+        process.kill()  # SIGKILL: the sweep can pass nothing on
+        process.communicate(timeout=60)
+    deadline = time.monotonic() + 15
+    while is_running(runs[0]):
+        assert time.monotonic() < deadline, "the run outlived its sweep by 15 s"
+        time.sleep(0.05)
+    # It got SIGTERM, so it finished its episode and saved, for the sweep to resume.
+    assert "SIGTERM: finishing the current episode" in (run / "train.log").read_text()
+    assert (run / "training_state.pt").exists()
 
 
 # Statistics ---------------------------------------------------------------------------------
@@ -292,6 +379,26 @@ def test_the_report_of_a_sweep(finished_sweep, capsys):
     for figure in ("sample_efficiency.png", "performance_profile.png"):
         assert (finished_sweep / figure).stat().st_size > 10_000
         assert f"]({figure})" in text
+
+
+def test_the_report_writes_its_figures_atomically(finished_sweep, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    out = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, out)
+    report(out, reps=50)
+    figures = {name: (out / name).read_bytes()
+               for name in ("sample_efficiency.png", "performance_profile.png")}
+
+    def crash_mid_write(fig, f, **kwargs):
+        f.write(b"\x89PNG half a figure")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", crash_mid_write)
+    with pytest.raises(OSError, match="No space left"):
+        report(out, reps=50)
+    assert {name: (out / name).read_bytes() for name in figures} == figures
+    assert not list(out.glob(".*.tmp"))
 
 
 def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):

@@ -82,8 +82,8 @@ def test_stopped_saved_and_resumed_run_equals_an_uninterrupted_run(tmp_path, noi
     assert trainer.step == 400  # the end of the episode in which the stop was asked for
     assert len(stopped.evaluations) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "losses.csv", "replay",
-        "training_state.pt"]  # and no temporary files
+        ".lock", "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "losses.csv",
+        "replay", "training_state.pt"]  # and no temporary files
 
     resumed = Trainer.resume(tmp_path, progress=False)
     assert resumed.step == 400 and resumed.config == trainer.config and resumed.seed == 3
@@ -186,7 +186,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
     for net in (agent.actor, agent.critic, agent.actor_target, agent.critic_target):
         assert all(torch.isfinite(p).all() for p in net.parameters())
     assert np.isfinite(agent.act(np.zeros(3, dtype=np.float32))).all()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert list(tmp_path.glob(".*.tmp")) == []  # no half-written file
     # The last training state is from before the NaN too: the run can go on from there.
     assert Trainer.resume(tmp_path, progress=False).step <= NAN_AFTER + 50
 
