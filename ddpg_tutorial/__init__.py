@@ -3,9 +3,10 @@ TD3 and SAC, small and readable.
 
 The layout: every algorithm is an agent class (:class:`.Agent`, :mod:`.base`) whose
 ``update(batch)`` is one function to read top to bottom (:mod:`.agent` for DDPG, :mod:`.td3`,
-:mod:`.sac`), with a config class and presets (:mod:`.config`). Everything else is written once and shared: the replay buffer, the
-networks, the training loop, evaluation, history, checkpoints and the command line, which find
-an algorithm's classes by name in :mod:`.algorithms`. TD3's agent is DDPG's with a twin critic
+:mod:`.sac`), with a config class and presets (:mod:`.config`). Everything else is written
+once and shared: the replay buffer, the networks, the training loop, evaluation, history,
+checkpoints and the command line, which find an algorithm's classes by name in
+:mod:`.algorithms`. TD3's agent is DDPG's with a twin critic
 and its own update; SAC's agent is its own (a stochastic actor, no noise process).
 
 Modules, one idea each:
@@ -50,17 +51,40 @@ __version__ = "0.3.0"
 #: ``import ddpg_tutorial`` (and ``ddpg-tutorial presets`` or ``--help``) do not wait for
 #: PyTorch.
 _EXPORTS = {
-    "DDPGAgent": "agent", "UpdateMetrics": "agent", "make_agent": "algorithms",
-    "Agent": "base", "soft_update": "base", "Batch": "buffer", "ReplayBuffer": "buffer",
-    "load_agent": "checkpoint", "save_agent": "checkpoint",
-    "ALGORITHM_PRESETS": "config", "PRESETS": "config", "SAC_PRESETS": "config",
-    "TD3_PRESETS": "config", "Config": "config", "DDPGConfig": "config", "SACConfig": "config",
-    "TD3Config": "config", "get_preset": "config", "DDPGError": "errors",
-    "evaluate": "evaluation", "History": "history", "Actor": "networks", "Critic": "networks",
-    "SquashedGaussianActor": "networks", "TwinCritic": "networks",
-    "GaussianNoise": "noise", "OrnsteinUhlenbeckNoise": "noise",
-    "plot_learning_curve": "plotting", "render_gif": "render", "SACAgent": "sac",
-    "SACMetrics": "sac", "TD3Agent": "td3", "TD3Metrics": "td3", "Trainer": "training",
+    "DDPGAgent": "agent",
+    "UpdateMetrics": "agent",
+    "make_agent": "algorithms",
+    "Agent": "base",
+    "soft_update": "base",
+    "Batch": "buffer",
+    "ReplayBuffer": "buffer",
+    "load_agent": "checkpoint",
+    "save_agent": "checkpoint",
+    "ALGORITHM_PRESETS": "config",
+    "PRESETS": "config",
+    "SAC_PRESETS": "config",
+    "TD3_PRESETS": "config",
+    "Config": "config",
+    "DDPGConfig": "config",
+    "SACConfig": "config",
+    "TD3Config": "config",
+    "get_preset": "config",
+    "DDPGError": "errors",
+    "evaluate": "evaluation",
+    "History": "history",
+    "Actor": "networks",
+    "Critic": "networks",
+    "SquashedGaussianActor": "networks",
+    "TwinCritic": "networks",
+    "GaussianNoise": "noise",
+    "OrnsteinUhlenbeckNoise": "noise",
+    "plot_learning_curve": "plotting",
+    "render_gif": "render",
+    "SACAgent": "sac",
+    "SACMetrics": "sac",
+    "TD3Agent": "td3",
+    "TD3Metrics": "td3",
+    "Trainer": "training",
     "train": "training",
 }
 __all__ = sorted(_EXPORTS)
@@ -84,8 +108,17 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from ddpg_tutorial.base import Agent, soft_update
     from ddpg_tutorial.buffer import Batch, ReplayBuffer
     from ddpg_tutorial.checkpoint import load_agent, save_agent
-    from ddpg_tutorial.config import (ALGORITHM_PRESETS, PRESETS, SAC_PRESETS, TD3_PRESETS,
-                                      Config, DDPGConfig, SACConfig, TD3Config, get_preset)
+    from ddpg_tutorial.config import (
+        ALGORITHM_PRESETS,
+        PRESETS,
+        SAC_PRESETS,
+        TD3_PRESETS,
+        Config,
+        DDPGConfig,
+        SACConfig,
+        TD3Config,
+        get_preset,
+    )
     from ddpg_tutorial.errors import DDPGError
     from ddpg_tutorial.evaluation import evaluate
     from ddpg_tutorial.history import History

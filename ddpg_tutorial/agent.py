@@ -30,13 +30,22 @@ class UpdateMetrics(NamedTuple):
 def make_noise(config: DDPGConfig, act_dim: int, seed: int | None) -> GaussianNoise:
     """The exploration noise process that ``config.noise`` names."""
     if config.noise == "ou":
-        return OrnsteinUhlenbeckNoise(act_dim, sigma=config.noise_sigma, theta=config.ou_theta,
-                                      dt=config.ou_dt, seed=seed,
-                                      sigma_final=config.noise_sigma_final,
-                                      anneal_steps=config.noise_anneal_steps)
-    return GaussianNoise(act_dim, config.noise_sigma, seed=seed,
-                         sigma_final=config.noise_sigma_final,
-                         anneal_steps=config.noise_anneal_steps)
+        return OrnsteinUhlenbeckNoise(
+            act_dim,
+            sigma=config.noise_sigma,
+            theta=config.ou_theta,
+            dt=config.ou_dt,
+            seed=seed,
+            sigma_final=config.noise_sigma_final,
+            anneal_steps=config.noise_anneal_steps,
+        )
+    return GaussianNoise(
+        act_dim,
+        config.noise_sigma,
+        seed=seed,
+        sigma_final=config.noise_sigma_final,
+        anneal_steps=config.noise_anneal_steps,
+    )
 
 
 class DDPGAgent(Agent):
@@ -51,19 +60,45 @@ class DDPGAgent(Agent):
 
     algorithm = "ddpg"
     critic_class: ClassVar[type[nn.Module]] = Critic
-    saved = ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
-             "critic_optimizer", "noise")
+    saved = (
+        "actor",
+        "critic",
+        "actor_target",
+        "critic_target",
+        "actor_optimizer",
+        "critic_optimizer",
+        "noise",
+    )
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 config: DDPGConfig, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: DDPGConfig,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
         super().__init__(obs_dim, action_low, action_high, config, seed, device)
         self.config: DDPGConfig = config
-        self.actor = Actor(obs_dim, self.action_low, self.action_high, config.actor_hidden,
-                           self.generator, config.batch_norm, config.final_layer_bound).eval()
-        self.critic = self.critic_class(obs_dim, self.act_dim, config.critic_hidden,
-                                        self.generator, config.batch_norm,
-                                        config.critic_action_layer,
-                                        config.final_layer_bound).eval()
+        self.actor = Actor(
+            obs_dim,
+            self.action_low,
+            self.action_high,
+            config.actor_hidden,
+            self.generator,
+            config.batch_norm,
+            config.final_layer_bound,
+        ).eval()
+        self.critic = self.critic_class(
+            obs_dim,
+            self.act_dim,
+            config.critic_hidden,
+            self.generator,
+            config.batch_norm,
+            config.critic_action_layer,
+            config.final_layer_bound,
+        ).eval()
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optimizer = adam(self.actor, config.actor_lr)
@@ -72,11 +107,18 @@ class DDPGAgent(Agent):
         # Parameter lists, gathered once: the update runs thousands of times. The targets also
         # average batch normalisation's running statistics, when there are any.
         self._actor_params = list(self.actor.parameters())
-        self._online_params = [*self._actor_params, *self.critic.parameters(),
-                               *running_statistics(self.actor), *running_statistics(self.critic)]
-        self._target_params = [*self.actor_target.parameters(), *self.critic_target.parameters(),
-                               *running_statistics(self.actor_target),
-                               *running_statistics(self.critic_target)]
+        self._online_params = [
+            *self._actor_params,
+            *self.critic.parameters(),
+            *running_statistics(self.actor),
+            *running_statistics(self.critic),
+        ]
+        self._target_params = [
+            *self.actor_target.parameters(),
+            *self.critic_target.parameters(),
+            *running_statistics(self.actor_target),
+            *running_statistics(self.critic_target),
+        ]
         self._noise_scale = (self.action_high - self.action_low) / 2
 
     @torch.no_grad()

@@ -10,8 +10,7 @@ import numpy as np
 
 from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.base import Agent
-from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, DDPGConfig, SACConfig,
-                                  TD3Config)
+from ddpg_tutorial.config import ALGORITHM_PRESETS, Config, DDPGConfig, SACConfig, TD3Config
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.sac import SACAgent
 from ddpg_tutorial.td3 import TD3Agent
@@ -32,7 +31,13 @@ def config_from_dict(algorithm: str, data: dict[str, Any]) -> Config:
     return CONFIGS[check_algorithm(algorithm)].from_dict(data)
 
 
-def make_agent(obs_dim: int, action_low: np.ndarray, action_high: np.ndarray, config: Config,
-               seed: int = 0, device: str = "cpu") -> Agent:
+def make_agent(
+    obs_dim: int,
+    action_low: np.ndarray,
+    action_high: np.ndarray,
+    config: Config,
+    seed: int = 0,
+    device: str = "cpu",
+) -> Agent:
     """The agent of the algorithm ``config`` is for (its class tells: DDPG, TD3 or SAC)."""
     return AGENTS[config.algorithm](obs_dim, action_low, action_high, config, seed, device)

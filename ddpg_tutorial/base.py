@@ -30,8 +30,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if device != "cpu" and not device.startswith("cuda"):
         raise DDPGError(f"unknown device '{device}'; use cpu, cuda or auto")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DDPGError(f"device '{device}' asked for, but PyTorch sees no CUDA GPU; "
-                        "use --device cpu")
+        raise DDPGError(
+            f"device '{device}' asked for, but PyTorch sees no CUDA GPU; use --device cpu"
+        )
     return torch.device(device)
 
 
@@ -70,8 +71,15 @@ class Agent(ABC):
     algorithm: ClassVar[str]
     saved: ClassVar[tuple[str, ...]]
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 config: Config, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: Config,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
         self.config = config
         self.device = resolve_device(device)
         self.action_low = np.asarray(action_low, dtype=np.float32)
@@ -97,14 +105,16 @@ class Agent(ABC):
         device (None where this update measured nothing), first the critic's loss, the
         actor's loss and the batch's mean Q, then the algorithm's own."""
 
-    def start_episode(self) -> None:
+    def start_episode(self) -> None:  # noqa: B027 (a hook that most agents leave empty)
         """Called at every episode start (DDPG's noise process starts again there)."""
 
     def state_dict(self) -> dict:
         """Everything the agent holds that changes while training: the state dicts of the
         attributes in ``saved`` and the generator's state."""
-        return {**{name: getattr(self, name).state_dict() for name in self.saved},
-                "generator": self.generator.get_state()}
+        return {
+            **{name: getattr(self, name).state_dict() for name in self.saved},
+            "generator": self.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned. An entry the state lacks stays as it is

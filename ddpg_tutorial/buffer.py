@@ -32,15 +32,22 @@ class ReplayBuffer:
     bootstrapped.
     """
 
-    def __init__(self, capacity: int, obs_dim: int, act_dim: int, seed: int | None = None,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        capacity: int,
+        obs_dim: int,
+        act_dim: int,
+        seed: int | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.capacity = capacity
         self.device = torch.device(device)
         self.widths = (obs_dim, act_dim, 1, obs_dim, 1)  # the fields of Batch, side by side
         self.storage = torch.zeros((capacity, sum(self.widths)), device=self.device)
         # Each field by name: a view of its columns, sharing the storage's memory.
-        self.obs, self.action, self.reward, self.next_obs, self.terminated = \
-            self.storage.split(self.widths, dim=1)
+        self.obs, self.action, self.reward, self.next_obs, self.terminated = self.storage.split(
+            self.widths, dim=1
+        )
         self.added = 0  # transitions added so far; the next one goes to row added % capacity
         self.generator = torch.Generator(self.device)
         if seed is None:
@@ -61,8 +68,14 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs: np.ndarray, action: np.ndarray, reward: float,
-            next_obs: np.ndarray, terminated: bool) -> None:
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+    ) -> None:
         """Store one transition; ``obs``/``next_obs`` are (obs_dim,), ``action`` (act_dim,)."""
         row = np.concatenate((obs, action, [reward], next_obs, [terminated]), dtype=np.float32)
         self.storage[self.position] = torch.from_numpy(row)
@@ -76,8 +89,7 @@ class ReplayBuffer:
                 f"cannot sample {batch_size} transitions from a replay buffer holding "
                 f"{self.size}; add more transitions first (or use more warm-up steps)"
             )
-        idx = torch.randint(self.size, (batch_size,), device=self.device,
-                            generator=self.generator)
+        idx = torch.randint(self.size, (batch_size,), device=self.device, generator=self.generator)
         return Batch(*self.storage.index_select(0, idx).split(self.widths, dim=1))
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
@@ -85,8 +97,10 @@ class ReplayBuffer:
         from 0 at the first ``add``), as one (stop - start, row width) tensor on the CPU.
         Only the last ``size`` transitions are still stored."""
         if not self.added - self.size <= start <= stop <= self.added:
-            raise DDPGError(f"transitions {start} to {stop} are not in the replay buffer, "
-                            f"which holds {self.added - self.size} to {self.added}")
+            raise DDPGError(
+                f"transitions {start} to {stop} are not in the replay buffer, "
+                f"which holds {self.added - self.size} to {self.added}"
+            )
         idx = torch.arange(start, stop, device=self.device) % self.capacity
         return self.storage.index_select(0, idx).cpu()
 
@@ -98,8 +112,11 @@ class ReplayBuffer:
     def state_dict(self, with_rows: bool = True) -> dict:
         """Capacity, counter and sampler state, and (unless ``with_rows`` is False) the stored
         transitions, oldest first."""
-        state = {"capacity": self.capacity, "added": self.added,
-                 "generator": self.generator.get_state()}
+        state = {
+            "capacity": self.capacity,
+            "added": self.added,
+            "generator": self.generator.get_state(),
+        }
         if with_rows:
             state["rows"] = self.rows(self.added - self.size, self.added)
         return state
@@ -107,8 +124,10 @@ class ReplayBuffer:
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned (same capacity and dimensions)."""
         if state["capacity"] != self.capacity:
-            raise DDPGError(f"replay buffer capacity {state['capacity']} in the saved state "
-                            f"does not match {self.capacity}")
+            raise DDPGError(
+                f"replay buffer capacity {state['capacity']} in the saved state "
+                f"does not match {self.capacity}"
+            )
         self.added = state["added"]
         if "generator" in state:  # absent from states of version 0.1.0
             self.generator.set_state(state["generator"])

@@ -26,24 +26,31 @@ def safe_load(path: str | Path, what: str, *formats: str) -> dict:
     """
     path = Path(path)
     if path.is_dir():
-        raise DDPGError(f"'{path}' is a directory, not {what}; pass the file in it, "
-                        f"for example '{path / 'agent.pt'}'")
+        raise DDPGError(
+            f"'{path}' is a directory, not {what}; pass the file in it, "
+            f"for example '{path / 'agent.pt'}'"
+        )
     if not path.is_file():
-        raise DDPGError(f"'{path}' does not exist; pass the path of {what} that "
-                        "'ddpg-tutorial train' wrote")
+        raise DDPGError(
+            f"'{path}' does not exist; pass the path of {what} that 'ddpg-tutorial train' wrote"
+        )
     if path.stat().st_size == 0:
         raise DDPGError(f"'{path}' is empty; it is not {what} (was the save interrupted?)")
     # torch.save writes a zip archive; anything else (a text file, a bare pickle) is never
     # handed to the unpickler, whose errors for such files are misleading or tracebacks.
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
-            raise DDPGError(f"'{path}' is not a PyTorch file, so it is not {what}; pass a file "
-                            "that 'ddpg-tutorial train' wrote")
+            raise DDPGError(
+                f"'{path}' is not a PyTorch file, so it is not {what}; pass a file "
+                "that 'ddpg-tutorial train' wrote"
+            )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise DDPGError(f"refused to load '{path}': it holds Python objects that loading would "
-                        "have to execute; only load checkpoints written by ddpg-tutorial") from None
+        raise DDPGError(
+            f"refused to load '{path}': it holds Python objects that loading would "
+            "have to execute; only load checkpoints written by ddpg-tutorial"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError):
         raise DDPGError(f"'{path}' is truncated or not a PyTorch file; it is not {what}") from None
     if not isinstance(data, dict) or data.get("format") not in formats:
@@ -103,8 +110,12 @@ def generator_fits(state: torch.Tensor, generator: torch.Generator) -> bool:
 def agent_from_payload(data: dict, device: str = "cpu", seed: int = 0) -> tuple[Agent, EnvSpec]:
     """A new agent of the algorithm, config and environment that ``data`` records (its state
     not yet loaded), and the :class:`.EnvSpec`."""
-    spec = EnvSpec(data["env_id"], int(data["obs_dim"]),
-                   data["action_low"].numpy(), data["action_high"].numpy())
+    spec = EnvSpec(
+        data["env_id"],
+        int(data["obs_dim"]),
+        data["action_low"].numpy(),
+        data["action_high"].numpy(),
+    )
     config = config_from_dict(data.get("algorithm", "ddpg"), data["config"])
     return make_agent(spec.obs_dim, spec.action_low, spec.action_high, config, seed, device), spec
 

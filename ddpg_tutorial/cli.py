@@ -15,10 +15,16 @@ from typing import Any
 
 import torch
 
-from ddpg_tutorial.checkpoint import check_compatible, load_agent
 from ddpg_tutorial.algorithms import CONFIGS
-from ddpg_tutorial.config import (ALGORITHM_PRESETS, Config, describe, get_preset, parse_value,
-                                  parse_values)
+from ddpg_tutorial.checkpoint import check_compatible, load_agent
+from ddpg_tutorial.config import (
+    ALGORITHM_PRESETS,
+    Config,
+    describe,
+    get_preset,
+    parse_value,
+    parse_values,
+)
 from ddpg_tutorial.envs import check_env, make_env, return_threshold
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
@@ -41,8 +47,12 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     none for a required option, a flag, or an option that is off unless given."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if ("(default:" in (action.help or "") or action.required or action.nargs == 0
-                or action.default in (None, [])):
+        if (
+            "(default:" in (action.help or "")
+            or action.required
+            or action.nargs == 0
+            or action.default in (None, [])
+        ):
             return action.help
         return super()._get_help_string(action)
 
@@ -50,173 +60,298 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
-        prog="ddpg-tutorial", formatter_class=fmt,
+        prog="ddpg-tutorial",
+        formatter_class=fmt,
         description="Train, evaluate and render DDPG, TD3 and SAC agents on Gymnasium "
-                    "environments.")
+        "environments.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
-        "train", formatter_class=fmt, help="train an agent and write logs, plots and a GIF",
+        "train",
+        formatter_class=fmt,
+        help="train an agent and write logs, plots and a GIF",
         description="Train an agent. The training state is saved at episode ends every "
-                    "--save-every steps, so that --resume continues a run exactly, even one "
-                    "that was killed; Ctrl-C or SIGTERM stops at the end of the current "
-                    "episode and saves it (a second one stops at once, keeping the last "
-                    "save). Hyperparameters come from --algo and --preset, "
-                    "with any field changed by --set; 'ddpg-tutorial presets' lists every "
-                    "field, its value in each preset and what it means.")
+        "--save-every steps, so that --resume continues a run exactly, even one "
+        "that was killed; Ctrl-C or SIGTERM stops at the end of the current "
+        "episode and saves it (a second one stops at once, keeping the last "
+        "save). Hyperparameters come from --algo and --preset, "
+        "with any field changed by --set; 'ddpg-tutorial presets' lists every "
+        "field, its value in each preset and what it means.",
+    )
     train.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
     train.add_argument("--algo", default="ddpg", help="algorithm: ddpg, td3 or sac")
-    train.add_argument("--preset", default="fast",
-                       help="hyperparameter preset of the algorithm: fast or paper")
+    train.add_argument(
+        "--preset", default="fast", help="hyperparameter preset of the algorithm: fast or paper"
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed")
-    train.add_argument("--steps", type=int, default=None,
-                       help="environment steps (default: the preset's total_steps)")
-    train.add_argument("--eval-every", type=int, default=None,
-                       help="steps between greedy evaluations (default: the preset's, 1000)")
-    train.add_argument("--eval-episodes", type=int, default=None,
-                       help="episodes per greedy evaluation (default: the preset's, 10)")
-    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                       help="override one config field, e.g. --set gamma=0.98 (repeatable; "
-                            "'ddpg-tutorial presets' lists the fields)")
-    train.add_argument("--out", type=Path, default=None,
-                       help="output directory (default: under runs/, named after the environment, "
-                            "algorithm, preset and seed)")
-    train.add_argument("--overwrite", action="store_true",
-                       help="allow writing into a directory that already holds a run")
-    train.add_argument("--resume", type=Path, default=None, metavar="DIR",
-                       help="continue the interrupted run saved in DIR (other options ignored)")
-    train.add_argument("--save-every", type=int, default=None, metavar="STEPS",
-                       help="save the training state at the first episode end after every "
-                            "STEPS steps (default: at every evaluation)")
-    train.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
-                       help="also write returns, losses and Q to DIR for TensorBoard "
-                            "(needs the tensorboard package)")
+    train.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="environment steps (default: the preset's total_steps)",
+    )
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="steps between greedy evaluations (default: the preset's, 1000)",
+    )
+    train.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=None,
+        help="episodes per greedy evaluation (default: the preset's, 10)",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one config field, e.g. --set gamma=0.98 (repeatable; "
+        "'ddpg-tutorial presets' lists the fields)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: under runs/, named after the environment, "
+        "algorithm, preset and seed)",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow writing into a directory that already holds a run",
+    )
+    train.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="continue the interrupted run saved in DIR (other options ignored)",
+    )
+    train.add_argument(
+        "--save-every",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="save the training state at the first episode end after every "
+        "STEPS steps (default: at every evaluation)",
+    )
+    train.add_argument(
+        "--tensorboard",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write returns, losses and Q to DIR for TensorBoard "
+        "(needs the tensorboard package)",
+    )
     _add_common(train)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.add_argument("--no-gif", action="store_true", help="skip rendering policy.gif")
 
     evaluate_cmd = commands.add_parser(
-        "evaluate", formatter_class=fmt, help="greedy return of a saved agent",
+        "evaluate",
+        formatter_class=fmt,
+        help="greedy return of a saved agent",
         description="Print the mean and std of the greedy return of a saved agent, over "
-                    "episodes reset with the seeds --seed, --seed + 1, ...; by default start "
-                    f"states that no training run, report or tuning trial was scored on "
-                    f"({CHECK_SEED_BASE} on; training's evaluations use {EVAL_SEED_BASE} on).")
+        "episodes reset with the seeds --seed, --seed + 1, ...; by default start "
+        f"states that no training run, report or tuning trial was scored on "
+        f"({CHECK_SEED_BASE} on; training's evaluations use {EVAL_SEED_BASE} on).",
+    )
     evaluate_cmd.add_argument("checkpoint", type=Path, help="agent.pt written by train")
     evaluate_cmd.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
-    evaluate_cmd.add_argument("--seed", type=int, default=CHECK_SEED_BASE,
-                              help="reset seed of the first episode")
-    evaluate_cmd.add_argument("--csv", type=Path, default=None, metavar="FILE",
-                              help="also write each episode's seed and return to FILE")
-    evaluate_cmd.add_argument("--env", default=None,
-                              help="environment id (default: the one it was trained on)")
+    evaluate_cmd.add_argument(
+        "--seed", type=int, default=CHECK_SEED_BASE, help="reset seed of the first episode"
+    )
+    evaluate_cmd.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write each episode's seed and return to FILE",
+    )
+    evaluate_cmd.add_argument(
+        "--env", default=None, help="environment id (default: the one it was trained on)"
+    )
     _add_common(evaluate_cmd)
 
     render = commands.add_parser(
-        "render", formatter_class=fmt, help="render one greedy episode to a GIF",
-        description="Render one greedy episode of a saved agent to an animated GIF.")
+        "render",
+        formatter_class=fmt,
+        help="render one greedy episode to a GIF",
+        description="Render one greedy episode of a saved agent to an animated GIF.",
+    )
     render.add_argument("checkpoint", type=Path, help="agent.pt written by train")
     render.add_argument("--out", type=Path, default=Path("policy.gif"), help="GIF to write")
-    render.add_argument("--seed", type=int, default=CHECK_SEED_BASE,
-                        help="reset seed of the episode (default: the first of evaluate's)")
-    render.add_argument("--env", default=None,
-                        help="environment id (default: the one it was trained on)")
+    render.add_argument(
+        "--seed",
+        type=int,
+        default=CHECK_SEED_BASE,
+        help="reset seed of the episode (default: the first of evaluate's)",
+    )
+    render.add_argument(
+        "--env", default=None, help="environment id (default: the one it was trained on)"
+    )
     _add_common(render)
 
     sweep_cmd = commands.add_parser(
-        "sweep", formatter_class=fmt, help="train a grid of configurations on many seeds",
+        "sweep",
+        formatter_class=fmt,
+        help="train a grid of configurations on many seeds",
         description="Train every combination of --algo, --preset and --set values on every "
-                    "seed, each run a process of its own on one thread, --jobs at a time, in "
-                    "OUT/CONFIGURATION/seedN/. Running the same command again skips finished "
-                    "runs and resumes interrupted ones; Ctrl-C stops every run at the end of "
-                    "its episode and saves it. Writes OUT/summary.csv, one row per run; "
-                    "'ddpg-tutorial report OUT' computes the statistics.")
+        "seed, each run a process of its own on one thread, --jobs at a time, in "
+        "OUT/CONFIGURATION/seedN/. Running the same command again skips finished "
+        "runs and resumes interrupted ones; Ctrl-C stops every run at the end of "
+        "its episode and saves it. Writes OUT/summary.csv, one row per run; "
+        "'ddpg-tutorial report OUT' computes the statistics.",
+    )
     sweep_cmd.add_argument("--out", type=Path, required=True, help="the sweep's folder")
     sweep_cmd.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
     sweep_cmd.add_argument("--algo", nargs="+", default=["ddpg"], help="algorithms")
     sweep_cmd.add_argument("--preset", nargs="+", default=["fast"], help="presets")
-    sweep_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=V1[,V2...]",
-                           help="override a config field in every run, or with several "
-                                "values make it an axis of the grid (repeatable)")
-    sweep_cmd.add_argument("--seeds", required=True,
-                           help="training seeds: ranges and lists, e.g. 100-109 or 0,1,2")
-    sweep_cmd.add_argument("--steps", type=int, default=None,
-                           help="environment steps per run (default: the presets')")
-    sweep_cmd.add_argument("--jobs", type=int, default=None,
-                           help="runs at a time (default: the number of cores)")
-    sweep_cmd.add_argument("--threshold", type=float, default=None,
-                           help="a greedy return whose first reaching the summary records, "
-                                "e.g. -200 on Pendulum-v1")
+    sweep_cmd.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=V1[,V2...]",
+        help="override a config field in every run, or with several "
+        "values make it an axis of the grid (repeatable)",
+    )
+    sweep_cmd.add_argument(
+        "--seeds", required=True, help="training seeds: ranges and lists, e.g. 100-109 or 0,1,2"
+    )
+    sweep_cmd.add_argument(
+        "--steps", type=int, default=None, help="environment steps per run (default: the presets')"
+    )
+    sweep_cmd.add_argument(
+        "--jobs", type=int, default=None, help="runs at a time (default: the number of cores)"
+    )
+    sweep_cmd.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="a greedy return whose first reaching the summary records, e.g. -200 on Pendulum-v1",
+    )
     sweep_cmd.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     report_cmd = commands.add_parser(
-        "report", formatter_class=fmt, help="statistics of a sweep: table and figures",
+        "report",
+        formatter_class=fmt,
+        help="statistics of a sweep: table and figures",
         description="Write DIR/report.md (IQM, the 25%% trimmed mean, and mean final return "
-                    "with 95%% stratified bootstrap confidence intervals, and medians of steps "
-                    "and seconds to the sweep's threshold), DIR/sample_efficiency.png and "
-                    "DIR/performance_profile.png, with rliable; print the table. Every run "
-                    "counts: a failed run at its last evaluation, and as not reaching the "
-                    "threshold.")
+        "with 95%% stratified bootstrap confidence intervals, and medians of steps "
+        "and seconds to the sweep's threshold), DIR/sample_efficiency.png and "
+        "DIR/performance_profile.png, with rliable; print the table. Every run "
+        "counts: a failed run at its last evaluation, and as not reaching the "
+        "threshold.",
+    )
     report_cmd.add_argument("folder", type=Path, help="the --out folder of a sweep")
     report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
-    report_cmd.add_argument("--partial", action="store_true",
-                            help="report a sweep whose runs have not all finished, each at its "
-                                 "last evaluation so far; the report says it is partial")
-    report_cmd.add_argument("--baseline", default=None, metavar="GROUP",
-                            help="also compare every other configuration with GROUP on their "
-                                 "shared seeds: paired differences and the probability of "
-                                 "improvement")
+    report_cmd.add_argument(
+        "--partial",
+        action="store_true",
+        help="report a sweep whose runs have not all finished, each at its "
+        "last evaluation so far; the report says it is partial",
+    )
+    report_cmd.add_argument(
+        "--baseline",
+        default=None,
+        metavar="GROUP",
+        help="also compare every other configuration with GROUP on their "
+        "shared seeds: paired differences and the probability of "
+        "improvement",
+    )
 
     tune_cmd = commands.add_parser(
-        "tune", formatter_class=fmt, help="search hyperparameters with Optuna",
+        "tune",
+        formatter_class=fmt,
+        help="search hyperparameters with Optuna",
         description="Search an algorithm's hyperparameters with Optuna (TPE sampler, median "
-                    "pruning on the periodic greedy evaluations). A trial trains one "
-                    "configuration on every --seeds in turn and scores it by the area under "
-                    "its evaluation curve: the mean greedy return over all its evaluations. "
-                    "The study lives in a database (a SQLite file in --out by default); "
-                    "running the same command again continues it, and workers on other "
-                    "machines join it by running the same command with the same --storage, "
-                    "e.g. postgresql://user:password@host/db. Writes OUT/best.json and prints "
-                    "the train command of the best configuration.")
-    tune_cmd.add_argument("--out", type=Path, required=True,
-                          help="folder for the study's SQLite file and best.json")
+        "pruning on the periodic greedy evaluations). A trial trains one "
+        "configuration on every --seeds in turn and scores it by the area under "
+        "its evaluation curve: the mean greedy return over all its evaluations. "
+        "The study lives in a database (a SQLite file in --out by default); "
+        "running the same command again continues it, and workers on other "
+        "machines join it by running the same command with the same --storage, "
+        "e.g. postgresql://user:password@host/db. Writes OUT/best.json and prints "
+        "the train command of the best configuration.",
+    )
+    tune_cmd.add_argument(
+        "--out", type=Path, required=True, help="folder for the study's SQLite file and best.json"
+    )
     tune_cmd.add_argument("--env", default="Pendulum-v1", help="Gymnasium environment id")
     tune_cmd.add_argument("--algo", default="ddpg", help="algorithm: ddpg, td3 or sac")
-    tune_cmd.add_argument("--preset", default="fast",
-                          help="the preset whose other fields every trial keeps")
-    tune_cmd.add_argument("--seeds", required=True,
-                          help="tuning seeds, e.g. 1000-1002; report results on others")
-    tune_cmd.add_argument("--trials", type=int, default=50,
-                          help="finished (complete or pruned) trials the study stops at")
-    tune_cmd.add_argument("--steps", type=int, default=None,
-                          help="environment steps per run (default: the preset's)")
-    tune_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                          help="fix a field the search does not tune (repeatable)")
-    tune_cmd.add_argument("--jobs", type=int, default=1,
-                          help="local worker processes sharing the study, one thread each")
-    tune_cmd.add_argument("--storage", default=None,
-                          help="Optuna storage URL (default: sqlite:///OUT/study.db)")
-    tune_cmd.add_argument("--study", default=None,
-                          help="study name (default: ENV-ALGO-PRESET)")
-    tune_cmd.add_argument("--sampler-seed", type=int, default=None,
-                          help="seed of the TPE sampler, for a repeatable search on one machine")
+    tune_cmd.add_argument(
+        "--preset", default="fast", help="the preset whose other fields every trial keeps"
+    )
+    tune_cmd.add_argument(
+        "--seeds", required=True, help="tuning seeds, e.g. 1000-1002; report results on others"
+    )
+    tune_cmd.add_argument(
+        "--trials",
+        type=int,
+        default=50,
+        help="finished (complete or pruned) trials the study stops at",
+    )
+    tune_cmd.add_argument(
+        "--steps", type=int, default=None, help="environment steps per run (default: the preset's)"
+    )
+    tune_cmd.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="fix a field the search does not tune (repeatable)",
+    )
+    tune_cmd.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="local worker processes sharing the study, one thread each",
+    )
+    tune_cmd.add_argument(
+        "--storage", default=None, help="Optuna storage URL (default: sqlite:///OUT/study.db)"
+    )
+    tune_cmd.add_argument("--study", default=None, help="study name (default: ENV-ALGO-PRESET)")
+    tune_cmd.add_argument(
+        "--sampler-seed",
+        type=int,
+        default=None,
+        help="seed of the TPE sampler, for a repeatable search on one machine",
+    )
 
     presets_cmd = commands.add_parser(
-        "presets", formatter_class=fmt, help="list every preset's hyperparameters",
-        description="Every config field: its value in each preset and what it means.")
-    presets_cmd.add_argument("--algo", nargs="+", default=list(ALGORITHM_PRESETS),
-                             choices=list(ALGORITHM_PRESETS),
-                             help="only these algorithms' presets")
+        "presets",
+        formatter_class=fmt,
+        help="list every preset's hyperparameters",
+        description="Every config field: its value in each preset and what it means.",
+    )
+    presets_cmd.add_argument(
+        "--algo",
+        nargs="+",
+        default=list(ALGORITHM_PRESETS),
+        choices=list(ALGORITHM_PRESETS),
+        help="only these algorithms' presets",
+    )
     return parser
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="cpu",
-                        help="cpu, cuda[:N], or auto (CUDA if available); the CPU is the "
-                             "default because networks this small run faster there: each "
-                             "update is too little work to pay for launching GPU kernels")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for PyTorch; networks this small run fastest on one, "
-                             "and more threads stall when another program uses the cores")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu, cuda[:N], or auto (CUDA if available); the CPU is the "
+        "default because networks this small run faster there: each "
+        "update is too little work to pay for launching GPU kernels",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for PyTorch; networks this small run fastest on one, "
+        "and more threads stall when another program uses the cores",
+    )
 
 
 def _set_fields(items: list[str]) -> dict[str, Any]:
@@ -233,8 +368,11 @@ def _set_fields(items: list[str]) -> dict[str, Any]:
 
 def _config_from_args(args: argparse.Namespace) -> Config:
     changes = _set_fields(args.set)
-    for field, value in (("total_steps", args.steps), ("eval_every", args.eval_every),
-                         ("eval_episodes", args.eval_episodes)):
+    for field, value in (
+        ("total_steps", args.steps),
+        ("eval_every", args.eval_every),
+        ("eval_episodes", args.eval_episodes),
+    ):
         if value is not None:
             changes[field] = value
     return get_preset(args.preset, args.algo).replace(**changes)
@@ -244,20 +382,27 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
     if not (out_dir / STATE_FILE).is_file():
         if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
             raise DDPGError(f"the run in '{out_dir}' has finished; there is nothing to resume")
-        raise DDPGError(f"'{out_dir}' holds no training state to resume; pass the --out "
-                        "directory of a run that 'ddpg-tutorial train' started")
+        raise DDPGError(
+            f"'{out_dir}' holds no training state to resume; pass the --out "
+            "directory of a run that 'ddpg-tutorial train' started"
+        )
     trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
     print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
     started_by, code = saved_code_digest(out_dir), code_digest()
     if started_by and started_by != code:  # legitimate (an upgrade), but no longer one version
-        print(f"warning: other library code started this run (digest {started_by}, now {code}); "
-              "it goes on with this code, so its results mix two versions", file=sys.stderr)
+        print(
+            f"warning: other library code started this run (digest {started_by}, now {code}); "
+            "it goes on with this code, so its results mix two versions",
+            file=sys.stderr,
+        )
     if trainer.moved_from is not None:
-        print(f"note: this run trained on {trainer.moved_from} and continues on "
-              f"{trainer.agent.device}, where its random generator states do not fit: the "
-              "agent's and the replay's start new streams (from the run's seed and step), so the "
-              f"run differs from its continuation on {trainer.moved_from} (--device "
-              f"{trainer.moved_from} continues it exactly)")
+        print(
+            f"note: this run trained on {trainer.moved_from} and continues on "
+            f"{trainer.agent.device}, where its random generator states do not fit: the "
+            "agent's and the replay's start new streams (from the run's seed and step), so the "
+            f"run differs from its continuation on {trainer.moved_from} (--device "
+            f"{trainer.moved_from} continues it exactly)"
+        )
     return trainer
 
 
@@ -265,12 +410,16 @@ def _notes(args: argparse.Namespace, config: Config) -> list[str]:
     """What a newcomer would not expect of this run's configuration, one line each."""
     notes = []
     if args.preset == "fast" and args.env != FAST_TUNED_ON:
-        notes.append(f"the fast presets were tuned on {FAST_TUNED_ON}; on {args.env} they are "
-                     "a starting point, not a tuned configuration")
+        notes.append(
+            f"the fast presets were tuned on {FAST_TUNED_ON}; on {args.env} they are "
+            "a starting point, not a tuned configuration"
+        )
     if args.algo == "td3" and getattr(config, "policy_delay", 2) == 1:
-        notes.append("this TD3 updates its actor at every update (policy_delay 1, the fast "
-                     "preset's tuned value); the paper delays it to every second one "
-                     "(--set policy_delay=2)")
+        notes.append(
+            "this TD3 updates its actor at every update (policy_delay 1, the fast "
+            "preset's tuned value); the paper delays it to every second one "
+            "(--set policy_delay=2)"
+        )
     return notes
 
 
@@ -284,14 +433,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
         FolderLock(out_dir).check_free()  # a run in progress is not one to start over
         if (out_dir / STATE_FILE).exists():
-            raise DDPGError(f"'{out_dir}' holds an interrupted run; continue it with "
-                            f"--resume {out_dir}, or choose another --out")
+            raise DDPGError(
+                f"'{out_dir}' holds an interrupted run; continue it with "
+                f"--resume {out_dir}, or choose another --out"
+            )
         if (out_dir / AGENT_FILE).exists() and not args.overwrite:
-            raise DDPGError(f"'{out_dir}' already holds a trained agent; pass --overwrite "
-                            "to replace it, or choose another --out")
-        trainer = Trainer(args.env, config, args.seed, args.device, out_dir,
-                          progress=not args.no_progress, save_every=args.save_every,
-                          tensorboard_dir=args.tensorboard)
+            raise DDPGError(
+                f"'{out_dir}' already holds a trained agent; pass --overwrite "
+                "to replace it, or choose another --out"
+            )
+        trainer = Trainer(
+            args.env,
+            config,
+            args.seed,
+            args.device,
+            out_dir,
+            progress=not args.no_progress,
+            save_every=args.save_every,
+            tensorboard_dir=args.tensorboard,
+        )
         for note in _notes(args, config):
             print(f"note: {note}")
 
@@ -301,15 +461,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         received.append(signum)
         name = signal.Signals(signum).name
         if len(received) > 1:  # a second signal stops at once, with the last save kept
-            kept = ("nothing was saved yet" if trainer.saved_step is None else
-                    f"the training state of step {trainer.saved_step} is kept; continue with: "
-                    f"ddpg-tutorial train --resume {out_dir}")
+            kept = (
+                "nothing was saved yet"
+                if trainer.saved_step is None
+                else f"the training state of step {trainer.saved_step} is kept; continue with: "
+                f"ddpg-tutorial train --resume {out_dir}"
+            )
             print(f"\n{name} again: stopping now, without saving; {kept}", file=sys.stderr)
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        print(f"\n{name}: finishing the current episode, then saving the training state "
-              f"({name} again stops at once)", file=sys.stderr)
+        print(
+            f"\n{name}: finishing the current episode, then saving the training state "
+            f"({name} again stops at once)",
+            file=sys.stderr,
+        )
         trainer.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in EXIT_SIGNAL}
@@ -320,23 +486,34 @@ def cmd_train(args: argparse.Namespace) -> int:
             signal.signal(s, handler)
 
     if received and trainer.step < trainer.config.total_steps:
-        print(f"stopped at step {trainer.step}; training state saved in {out_dir}; "
-              f"continue with: ddpg-tutorial train --resume {out_dir}")
+        print(
+            f"stopped at step {trainer.step}; training state saved in {out_dir}; "
+            f"continue with: ddpg-tutorial train --resume {out_dir}"
+        )
         return EXIT_SIGNAL[received[0]]
     if received:  # in the last episode, whose end is the run's
-        print(f"{signal.Signals(received[0]).name} came in the last episode, so the run "
-              "finished instead of stopping", file=sys.stderr)
+        print(
+            f"{signal.Signals(received[0]).name} came in the last episode, so the run "
+            "finished instead of stopping",
+            file=sys.stderr,
+        )
 
-    plot_learning_curve(history, title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
-                        threshold=return_threshold(trainer.spec.env_id),
-                        path=out_dir / "learning_curve.png")
+    plot_learning_curve(
+        history,
+        title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
+        threshold=return_threshold(trainer.spec.env_id),
+        path=out_dir / "learning_curve.png",
+    )
     last = history.evaluations[-1]
-    print(f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "
-          f"{last.mean_return:.1f} ± {last.std_return:.1f}; results in {out_dir}")
+    print(
+        f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "
+        f"{last.mean_return:.1f} ± {last.std_return:.1f}; results in {out_dir}"
+    )
     if not args.no_gif:
         try:
-            episode_return = render_gif(trainer.agent.act, trainer.spec.env_id,
-                                        out_dir / "policy.gif")
+            episode_return = render_gif(
+                trainer.agent.act, trainer.spec.env_id, out_dir / "policy.gif"
+            )
             print(f"wrote {out_dir / 'policy.gif'} (episode return {episode_return:.1f})")
         except RenderingUnavailable as err:  # training's results are all written already
             print(f"warning: no policy.gif: {err}", file=sys.stderr)
@@ -361,13 +538,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
     _check_seed(args.seed)
     if args.csv is not None and (args.csv.is_dir() or not args.csv.parent.is_dir()):
-        raise DDPGError(f"--csv '{args.csv}' is a folder or in no folder that exists; give a "
-                        "file path in an existing folder")
+        raise DDPGError(
+            f"--csv '{args.csv}' is a folder or in no folder that exists; give a "
+            "file path in an existing folder"
+        )
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     seeds = eval_seeds(args.episodes, args.seed)
     returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds).returns
-    print(f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
-          f"over {args.episodes} episodes (mean ± std), reset seeds {seeds[0]}-{seeds[-1]}")
+    print(
+        f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
+        f"over {args.episodes} episodes (mean ± std), reset seeds {seeds[0]}-{seeds[-1]}"
+    )
     if args.csv is not None:
         text = "seed,return\n" + "".join(f"{s},{r!r}\n" for s, r in zip(seeds, returns.tolist()))
         atomic_write(args.csv, lambda f: f.write(text.encode()))
@@ -379,8 +560,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     episode_return = render_gif(agent.act, env_id, args.out, seed=args.seed)
-    print(f"wrote {args.out} ({env_id}, reset seed {args.seed}, episode return "
-          f"{episode_return:.1f})")
+    print(
+        f"wrote {args.out} ({env_id}, reset seed {args.seed}, episode return {episode_return:.1f})"
+    )
     return 0
 
 
@@ -395,17 +577,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         overrides["total_steps"] = [args.steps]
     specs = make_grid(args.env, args.algo, args.preset, overrides, parse_seeds(args.seeds))
     groups = len({spec.group for spec in specs})
-    print(f"{len(specs)} runs: {groups} configuration(s) x {len(specs) // groups} seeds, "
-          f"in {args.out}")
+    print(
+        f"{len(specs)} runs: {groups} configuration(s) x {len(specs) // groups} seeds, "
+        f"in {args.out}"
+    )
     try:
         rows = sweep(specs, args.out, args.jobs, args.threshold, progress=not args.no_progress)
     except SweepStopped as stopped:
-        print("stopped; the interrupted runs are saved; continue with the same command",
-              file=sys.stderr)
+        print(
+            "stopped; the interrupted runs are saved; continue with the same command",
+            file=sys.stderr,
+        )
         return EXIT_SIGNAL[stopped.signum]
     finished = sum(row["status"] == "finished" for row in rows)
-    print(f"{finished}/{len(rows)} runs finished; {args.out / SUMMARY_FILE}; statistics: "
-          f"ddpg-tutorial report {args.out}")
+    print(
+        f"{finished}/{len(rows)} runs finished; {args.out / SUMMARY_FILE}; statistics: "
+        f"ddpg-tutorial report {args.out}"
+    )
     return 0
 
 
@@ -422,28 +610,39 @@ def cmd_tune(args: argparse.Namespace) -> int:
     try:
         from ddpg_tutorial import tune
     except ImportError:
-        raise DDPGError("tuning needs Optuna: in a clone of the repository, "
-                        "pip install -e '.[tune]'") from None
+        raise DDPGError(
+            "tuning needs Optuna: in a clone of the repository, pip install -e '.[tune]'"
+        ) from None
     if args.out.exists() and not args.out.is_dir():
         raise DDPGError(f"--out '{args.out}' is a file, not a folder; choose another --out")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DDPGError(f"cannot create the folder --out '{args.out}' ({err.strerror}); "
-                        "choose another --out") from None
+        raise DDPGError(
+            f"cannot create the folder --out '{args.out}' ({err.strerror}); choose another --out"
+        ) from None
     fixed = _set_fields(args.set)
     if args.steps is not None:
         fixed["total_steps"] = args.steps
-    study = tune.tune(args.env, args.algo, args.preset, seeds=parse_seeds(args.seeds),
-                      trials=args.trials,
-                      storage=args.storage or f"sqlite:///{(args.out / 'study.db').resolve()}",
-                      study_name=args.study, jobs=args.jobs, fixed=fixed,
-                      sampler_seed=args.sampler_seed)
+    study = tune.tune(
+        args.env,
+        args.algo,
+        args.preset,
+        seeds=parse_seeds(args.seeds),
+        trials=args.trials,
+        storage=args.storage or f"sqlite:///{(args.out / 'study.db').resolve()}",
+        study_name=args.study,
+        jobs=args.jobs,
+        fixed=fixed,
+        sampler_seed=args.sampler_seed,
+    )
     tune.write_best(study, args.out / "best.json")
     best = tune.best_trial(study)
-    print(f"best: trial {best.number}, mean greedy return over its evaluations {best.value:.1f}"
-          f"; {args.out / 'best.json'}\ntrain it: ddpg-tutorial train "
-          + shlex.join(tune.best_flags(study)))
+    print(
+        f"best: trial {best.number}, mean greedy return over its evaluations {best.value:.1f}"
+        f"; {args.out / 'best.json'}\ntrain it: ddpg-tutorial train "
+        + shlex.join(tune.best_flags(study))
+    )
     return 0
 
 
@@ -460,8 +659,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
         for row in rows:
             print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)), row[-1])
         print()
-    print("Change any field with: ddpg-tutorial train --algo ALGO --preset NAME "
-          "--set FIELD=VALUE")
+    print("Change any field with: ddpg-tutorial train --algo ALGO --preset NAME --set FIELD=VALUE")
     return 0
 
 
@@ -471,9 +669,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --threads must be a positive integer, got {args.threads}", file=sys.stderr)
         return EXIT_ERROR
     torch.set_num_threads(getattr(args, "threads", 1))
-    command = {"train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render,
-               "sweep": cmd_sweep, "report": cmd_report, "tune": cmd_tune,
-               "presets": cmd_presets}[args.command]
+    command = {
+        "train": cmd_train,
+        "evaluate": cmd_evaluate,
+        "render": cmd_render,
+        "sweep": cmd_sweep,
+        "report": cmd_report,
+        "tune": cmd_tune,
+        "presets": cmd_presets,
+    }[args.command]
     try:
         return command(args)
     except DDPGError as err:

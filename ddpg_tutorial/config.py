@@ -55,17 +55,22 @@ class Config:
     actor_hidden: tuple[int, ...] = _field((400, 300), "sizes of the actor's hidden layers")
     critic_hidden: tuple[int, ...] = _field((400, 300), "sizes of the critic's hidden layers")
     critic_action_layer: int = _field(
-        2, "the critic's layer the action enters: 1 (with the state) or 2 (beside the first "
-           "layer's features, the DDPG paper's design)")
+        2,
+        "the critic's layer the action enters: 1 (with the state) or 2 (beside the first "
+        "layer's features, the DDPG paper's design)",
+    )
     final_layer_bound: float | None = _field(
-        3e-3, "the last layers of the critics and of a deterministic actor start in U(-b, b) "
-              "(None: the fan-in bound of the layers before, PyTorch's default)")
+        3e-3,
+        "the last layers of the critics and of a deterministic actor start in U(-b, b) "
+        "(None: the fan-in bound of the layers before, PyTorch's default)",
+    )
     actor_lr: float = _field(1e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(1e-3, "Adam learning rate of the critic")
     critic_weight_decay: float = _field(1e-2, "L2 weight decay of the critic's Adam")
     gamma: float = _field(0.99, "discount factor of future rewards")
-    tau: float = _field(1e-3, "target networks move this fraction towards the online ones "
-                              "per update")
+    tau: float = _field(
+        1e-3, "target networks move this fraction towards the online ones per update"
+    )
     batch_size: int = _field(64, "transitions per update, sampled uniformly from the buffer")
     buffer_size: int = _field(1_000_000, "replay buffer capacity; the oldest are overwritten")
     warmup_steps: int = _field(1_000, "steps of uniformly random actions before learning")
@@ -81,8 +86,10 @@ class Config:
             try:
                 object.__setattr__(self, name, tuple(int(n) for n in sizes))
             except (TypeError, ValueError):
-                raise DDPGError(f"config field '{name}' must be a list of layer sizes such as "
-                                f"[400, 300], got {sizes!r}") from None
+                raise DDPGError(
+                    f"config field '{name}' must be a list of layer sizes such as "
+                    f"[400, 300], got {sizes!r}"
+                ) from None
         self.validate()
 
     def validate(self) -> None:
@@ -91,30 +98,60 @@ class Config:
             _check(_is_number(getattr(self, name)), name, "a finite number", getattr(self, name))
         for name in ("actor_hidden", "critic_hidden"):
             sizes = getattr(self, name)
-            _check(len(sizes) >= 2 and all(n > 0 for n in sizes), name,
-                   "at least two positive layer sizes", list(sizes))
+            _check(
+                len(sizes) >= 2 and all(n > 0 for n in sizes),
+                name,
+                "at least two positive layer sizes",
+                list(sizes),
+            )
         for name in ("actor_lr", "critic_lr"):
             _check(getattr(self, name) > 0, name, "> 0", getattr(self, name))
-        _check(self.critic_weight_decay >= 0, "critic_weight_decay", ">= 0",
-               self.critic_weight_decay)
-        _check(self.critic_action_layer in (1, 2) and _is_int(self.critic_action_layer),
-               "critic_action_layer", "1 or 2", self.critic_action_layer)
+        _check(
+            self.critic_weight_decay >= 0, "critic_weight_decay", ">= 0", self.critic_weight_decay
+        )
+        _check(
+            self.critic_action_layer in (1, 2) and _is_int(self.critic_action_layer),
+            "critic_action_layer",
+            "1 or 2",
+            self.critic_action_layer,
+        )
         bound = self.final_layer_bound
-        _check(bound is None or (_is_number(bound) and bound > 0), "final_layer_bound",
-               "None or a finite number > 0", bound)
+        _check(
+            bound is None or (_is_number(bound) and bound > 0),
+            "final_layer_bound",
+            "None or a finite number > 0",
+            bound,
+        )
         _check(0 <= self.gamma <= 1, "gamma", "in [0, 1]", self.gamma)
         _check(0 < self.tau <= 1, "tau", "in (0, 1]", self.tau)
-        for name in ("batch_size", "buffer_size", "update_every", "total_steps",
-                     "eval_every", "eval_episodes"):
+        for name in (
+            "batch_size",
+            "buffer_size",
+            "update_every",
+            "total_steps",
+            "eval_every",
+            "eval_episodes",
+        ):
             value = getattr(self, name)
             _check(_is_int(value) and value > 0, name, "a positive integer", value)
-        _check(_is_int(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps",
-               "an integer >= 0", self.warmup_steps)
-        _check(self.batch_size <= self.buffer_size, "batch_size",
-               f"<= buffer_size ({self.buffer_size})", self.batch_size)
-        _check(self.warmup_steps < self.total_steps, "warmup_steps",
-               f"smaller than total_steps ({self.total_steps}); raise --steps or lower the "
-               "warm-up", self.warmup_steps)
+        _check(
+            _is_int(self.warmup_steps) and self.warmup_steps >= 0,
+            "warmup_steps",
+            "an integer >= 0",
+            self.warmup_steps,
+        )
+        _check(
+            self.batch_size <= self.buffer_size,
+            "batch_size",
+            f"<= buffer_size ({self.buffer_size})",
+            self.batch_size,
+        )
+        _check(
+            self.warmup_steps < self.total_steps,
+            "warmup_steps",
+            f"smaller than total_steps ({self.total_steps}); raise --steps or lower the warm-up",
+            self.warmup_steps,
+        )
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated like any config)."""
@@ -151,44 +188,69 @@ class DDPGConfig(Config):
 
     algorithm: ClassVar[str] = "ddpg"
 
-    noise: NoiseKind = _field("ou", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or "
-                                    "'gaussian'")
+    noise: NoiseKind = _field("ou", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or 'gaussian'")
     noise_sigma: float = _field(0.2, "noise scale, in units of the action half-range")
     noise_sigma_final: float | None = _field(
-        None, "noise scale after annealing (None: no annealing)")
-    noise_anneal_steps: int = _field(0, "steps over which noise_sigma moves linearly to "
-                                        "noise_sigma_final")
+        None, "noise scale after annealing (None: no annealing)"
+    )
+    noise_anneal_steps: int = _field(
+        0, "steps over which noise_sigma moves linearly to noise_sigma_final"
+    )
     ou_theta: float = _field(0.15, "Ornstein-Uhlenbeck mean-reversion rate")
     ou_dt: float = _field(1.0, "Ornstein-Uhlenbeck time step of one environment step")
-    batch_norm: bool = _field(False, "batch-normalise the state input, the actor's hidden "
-                                     "layers and the critic's first layer (the paper's "
-                                     "placement)")
+    batch_norm: bool = _field(
+        False,
+        "batch-normalise the state input, the actor's hidden "
+        "layers and the critic's first layer (the paper's "
+        "placement)",
+    )
 
     def validate(self) -> None:
         super().validate()
-        _check(isinstance(self.batch_norm, bool), "batch_norm", "true or false",
-               self.batch_norm)
+        _check(isinstance(self.batch_norm, bool), "batch_norm", "true or false", self.batch_norm)
         if self.batch_norm:
-            _check(self.critic_action_layer == 2, "critic_action_layer",
-                   "2 with batch_norm (the paper normalises the layers before the action "
-                   "joins)", self.critic_action_layer)
-            _check(self.batch_size >= 2, "batch_size", ">= 2 with batch_norm (a batch of one "
-                   "has no variance to normalise by)", self.batch_size)
+            _check(
+                self.critic_action_layer == 2,
+                "critic_action_layer",
+                "2 with batch_norm (the paper normalises the layers before the action joins)",
+                self.critic_action_layer,
+            )
+            _check(
+                self.batch_size >= 2,
+                "batch_size",
+                ">= 2 with batch_norm (a batch of one has no variance to normalise by)",
+                self.batch_size,
+            )
         for name in ("noise_sigma", "ou_theta", "ou_dt"):
             value = getattr(self, name)
             _check(_is_number(value), name, "a finite number", value)
             _check(value > 0, name, "> 0", value)
-        _check(self.noise_sigma_final is None or _is_number(self.noise_sigma_final),
-               "noise_sigma_final", "None or a finite number", self.noise_sigma_final)
-        _check(self.noise_sigma_final is None or self.noise_sigma_final >= 0,
-               "noise_sigma_final", "None or >= 0", self.noise_sigma_final)
-        _check(_is_int(self.noise_anneal_steps) and self.noise_anneal_steps >= 0,
-               "noise_anneal_steps", "an integer >= 0", self.noise_anneal_steps)
+        _check(
+            self.noise_sigma_final is None or _is_number(self.noise_sigma_final),
+            "noise_sigma_final",
+            "None or a finite number",
+            self.noise_sigma_final,
+        )
+        _check(
+            self.noise_sigma_final is None or self.noise_sigma_final >= 0,
+            "noise_sigma_final",
+            "None or >= 0",
+            self.noise_sigma_final,
+        )
+        _check(
+            _is_int(self.noise_anneal_steps) and self.noise_anneal_steps >= 0,
+            "noise_anneal_steps",
+            "an integer >= 0",
+            self.noise_anneal_steps,
+        )
         _check(self.noise in ("ou", "gaussian"), "noise", "'ou' or 'gaussian'", self.noise)
         annealed = self.noise_sigma_final is not None
-        _check(annealed == (self.noise_anneal_steps > 0), "noise_anneal_steps",
-               "> 0 with noise_sigma_final and 0 without it (set both, or neither)",
-               self.noise_anneal_steps)
+        _check(
+            annealed == (self.noise_anneal_steps > 0),
+            "noise_anneal_steps",
+            "> 0 with noise_sigma_final and 0 without it (set both, or neither)",
+            self.noise_anneal_steps,
+        )
 
 
 @dataclass(frozen=True)
@@ -200,33 +262,52 @@ class TD3Config(DDPGConfig):
     algorithm: ClassVar[str] = "td3"
 
     critic_action_layer: int = _field(
-        1, "the critics' layer the action enters: 1 (with the state, the TD3 paper's design) "
-           "or 2 (beside the first layer's features)")
+        1,
+        "the critics' layer the action enters: 1 (with the state, the TD3 paper's design) "
+        "or 2 (beside the first layer's features)",
+    )
     final_layer_bound: float | None = _field(
-        None, "the last layers of the actor and critics start in U(-b, b) (None: the fan-in "
-              "bound of the layers before, PyTorch's default and the TD3 paper's)")
+        None,
+        "the last layers of the actor and critics start in U(-b, b) (None: the fan-in "
+        "bound of the layers before, PyTorch's default and the TD3 paper's)",
+    )
     actor_lr: float = _field(1e-3, "Adam learning rate of the actor")
     critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
-    tau: float = _field(5e-3, "target networks move this fraction towards the online ones "
-                              "per actor update")
+    tau: float = _field(
+        5e-3, "target networks move this fraction towards the online ones per actor update"
+    )
     batch_size: int = _field(100, "transitions per update, sampled uniformly from the buffer")
-    noise: NoiseKind = _field("gaussian", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or "
-                                          "'gaussian'")
+    noise: NoiseKind = _field(
+        "gaussian", "exploration noise: 'ou' (Ornstein-Uhlenbeck) or 'gaussian'"
+    )
     noise_sigma: float = _field(0.1, "noise scale, in units of the action half-range")
-    clipped_double_q: bool = _field(True, "the TD target takes the smaller of the two target "
-                                          "critics (False: the first alone, for ablations)")
+    clipped_double_q: bool = _field(
+        True,
+        "the TD target takes the smaller of the two target "
+        "critics (False: the first alone, for ablations)",
+    )
     policy_delay: int = _field(2, "critic updates per actor and target update")
-    target_noise: float = _field(0.2, "std of the noise on the target action (target policy "
-                                      "smoothing), in half-ranges")
-    target_noise_clip: float = _field(0.5, "the target-action noise is clipped to "
-                                           "[-clip, clip] half-ranges")
+    target_noise: float = _field(
+        0.2, "std of the noise on the target action (target policy smoothing), in half-ranges"
+    )
+    target_noise_clip: float = _field(
+        0.5, "the target-action noise is clipped to [-clip, clip] half-ranges"
+    )
 
     def validate(self) -> None:
         super().validate()
-        _check(isinstance(self.clipped_double_q, bool), "clipped_double_q", "true or false",
-               self.clipped_double_q)
-        _check(_is_int(self.policy_delay) and self.policy_delay > 0, "policy_delay",
-               "a positive integer", self.policy_delay)
+        _check(
+            isinstance(self.clipped_double_q, bool),
+            "clipped_double_q",
+            "true or false",
+            self.clipped_double_q,
+        )
+        _check(
+            _is_int(self.policy_delay) and self.policy_delay > 0,
+            "policy_delay",
+            "a positive integer",
+            self.policy_delay,
+        )
         for name in ("target_noise", "target_noise_clip"):
             value = getattr(self, name)
             _check(_is_number(value) and value >= 0, name, "a finite number >= 0", value)
@@ -243,29 +324,39 @@ class SACConfig(Config):
     actor_hidden: tuple[int, ...] = _field((256, 256), "sizes of the actor's hidden layers")
     critic_hidden: tuple[int, ...] = _field((256, 256), "sizes of the critics' hidden layers")
     critic_action_layer: int = _field(
-        1, "the critics' layer the action enters: 1 (with the state, the SAC paper's design) "
-           "or 2 (beside the first layer's features)")
+        1,
+        "the critics' layer the action enters: 1 (with the state, the SAC paper's design) "
+        "or 2 (beside the first layer's features)",
+    )
     final_layer_bound: float | None = _field(
-        None, "the critics' last layers start in U(-b, b) (None: the fan-in bound of the "
-              "layers before, PyTorch's default and the SAC paper's)")
+        None,
+        "the critics' last layers start in U(-b, b) (None: the fan-in bound of the "
+        "layers before, PyTorch's default and the SAC paper's)",
+    )
     actor_lr: float = _field(3e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(3e-4, "Adam learning rate of the critics")
     critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
-    tau: float = _field(5e-3, "target critics move this fraction towards the online ones "
-                              "per update")
+    tau: float = _field(
+        5e-3, "target critics move this fraction towards the online ones per update"
+    )
     batch_size: int = _field(256, "transitions per update, sampled uniformly from the buffer")
     alpha_lr: float = _field(3e-4, "Adam learning rate of the temperature (of log alpha)")
     initial_alpha: float = _field(1.0, "the temperature alpha at the start")
     target_entropy: float | None = _field(
-        None, "entropy the temperature steers the policy to (None: -dim(A))")
+        None, "entropy the temperature steers the policy to (None: -dim(A))"
+    )
 
     def validate(self) -> None:
         super().validate()
         for name in ("alpha_lr", "initial_alpha"):
             value = getattr(self, name)
             _check(_is_number(value) and value > 0, name, "a finite number > 0", value)
-        _check(self.target_entropy is None or _is_number(self.target_entropy),
-               "target_entropy", "None or a finite number", self.target_entropy)
+        _check(
+            self.target_entropy is None or _is_number(self.target_entropy),
+            "target_entropy",
+            "None or a finite number",
+            self.target_entropy,
+        )
 
 
 # The fast presets: Pendulum-v1 in 10,000 steps on a laptop CPU. DDPG's and TD3's are the best
@@ -273,17 +364,26 @@ class SACConfig(Config):
 # to two significant digits; on the held-out seeds 100-109 they reached -200 in fewer steps
 # than the hand-made presets of version 0.2 (benchmarks/README.md). SAC's tuned configuration
 # did not beat its hand-made preset there, so that one stays.
-_SHORT = dict(critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000,
-              total_steps=10_000)
+_SHORT = dict(critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000, total_steps=10_000)
 _DDPG_NETWORKS = dict(critic_action_layer=2, final_layer_bound=3e-3)
 
 PRESETS: dict[str, DDPGConfig] = {
     # Lillicrap et al. (2015), Section 7: their numbers and their batch normalisation; warm-up,
     # run length, the OU time step and noise in half-range units are this library's choices.
     "paper": DDPGConfig(batch_norm=True),
-    "fast": DDPGConfig(**_SHORT, actor_hidden=(128, 128), critic_hidden=(128, 128),
-                       actor_lr=2.4e-4, critic_lr=2.7e-3, gamma=0.99, tau=0.015,
-                       batch_size=256, update_every=1, noise="ou", noise_sigma=0.16),
+    "fast": DDPGConfig(
+        **_SHORT,
+        actor_hidden=(128, 128),
+        critic_hidden=(128, 128),
+        actor_lr=2.4e-4,
+        critic_lr=2.7e-3,
+        gamma=0.99,
+        tau=0.015,
+        batch_size=256,
+        update_every=1,
+        noise="ou",
+        noise_sigma=0.16,
+    ),
 }
 
 TD3_PRESETS: dict[str, TD3Config] = {
@@ -295,11 +395,22 @@ TD3_PRESETS: dict[str, TD3Config] = {
     "paper": TD3Config(),
     # The tuning kept clipped double Q-learning and target smoothing but no policy delay. Its
     # networks are DDPG's design: the action at the critics' second layer, last layers small.
-    "fast": TD3Config(**_SHORT, **_DDPG_NETWORKS, actor_hidden=(256, 256),
-                      critic_hidden=(256, 256),
-                      actor_lr=4.9e-4, critic_lr=2.1e-3, gamma=0.97, tau=0.023,
-                      batch_size=128, update_every=1, noise="ou", noise_sigma=0.45,
-                      policy_delay=1, target_noise=0.23),
+    "fast": TD3Config(
+        **_SHORT,
+        **_DDPG_NETWORKS,
+        actor_hidden=(256, 256),
+        critic_hidden=(256, 256),
+        actor_lr=4.9e-4,
+        critic_lr=2.1e-3,
+        gamma=0.97,
+        tau=0.023,
+        batch_size=128,
+        update_every=1,
+        noise="ou",
+        noise_sigma=0.45,
+        policy_delay=1,
+        target_noise=0.23,
+    ),
 }
 
 SAC_PRESETS: dict[str, SACConfig] = {
@@ -308,15 +419,27 @@ SAC_PRESETS: dict[str, SACConfig] = {
     # action at their input and every layer starts in PyTorch's default range.
     "paper": SACConfig(gamma=0.99),
     # The critics of DDPG's design: the action at their second layer, last layers small.
-    "fast": SACConfig(**_SHORT, **_DDPG_NETWORKS, actor_hidden=(160, 160),
-                      critic_hidden=(160, 160),
-                      actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3, gamma=0.98, tau=1e-2,
-                      batch_size=256, update_every=2),
+    "fast": SACConfig(
+        **_SHORT,
+        **_DDPG_NETWORKS,
+        actor_hidden=(160, 160),
+        critic_hidden=(160, 160),
+        actor_lr=1e-3,
+        critic_lr=1e-3,
+        alpha_lr=1e-3,
+        gamma=0.98,
+        tau=1e-2,
+        batch_size=256,
+        update_every=2,
+    ),
 }
 
 #: Every algorithm's presets, by algorithm name.
 ALGORITHM_PRESETS: dict[str, dict[str, Config]] = {
-    "ddpg": PRESETS, "td3": TD3_PRESETS, "sac": SAC_PRESETS}
+    "ddpg": PRESETS,
+    "td3": TD3_PRESETS,
+    "sac": SAC_PRESETS,
+}
 
 
 def describe(name: str, config_class: type[Config] = DDPGConfig) -> str:
@@ -328,10 +451,12 @@ def get_preset(name: str, algorithm: str = "ddpg") -> Config:
     """The preset ``name`` of ``algorithm``, or a :class:`.DDPGError` listing the valid ones."""
     presets = ALGORITHM_PRESETS.get(algorithm, {})
     if name not in presets:
-        valid = ", ".join(f"--algo {a} --preset {p}" for a, ps in ALGORITHM_PRESETS.items()
-                          for p in sorted(ps))
-        raise DDPGError(f"unknown combination --algo {algorithm} --preset {name}; "
-                        f"valid ones are: {valid}")
+        valid = ", ".join(
+            f"--algo {a} --preset {p}" for a, ps in ALGORITHM_PRESETS.items() for p in sorted(ps)
+        )
+        raise DDPGError(
+            f"unknown combination --algo {algorithm} --preset {name}; valid ones are: {valid}"
+        )
     return presets[name]
 
 

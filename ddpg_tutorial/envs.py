@@ -18,8 +18,11 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 # headless backend Gymnasium documents. It is chosen only when the user has set none and
 # libEGL is installed (without it, importing mujoco would fail, and training with it), and
 # before mujoco is first imported: it reads MUJOCO_GL then.
-if ("MUJOCO_GL" not in os.environ and ctypes.util.find_library("EGL")
-        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+if (
+    "MUJOCO_GL" not in os.environ
+    and ctypes.util.find_library("EGL")
+    and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+):
     os.environ["MUJOCO_GL"] = "egl"
 
 
@@ -68,8 +71,9 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
             "for example Pendulum-v1 or MountainCarContinuous-v0"
         ) from None
     except ModuleNotFoundError as err:
-        raise DDPGError(f"environment '{env_id}' needs the Python package '{err.name}'; "
-                        "install it with pip") from None
+        raise DDPGError(
+            f"environment '{env_id}' needs the Python package '{err.name}'; install it with pip"
+        ) from None
     except (AttributeError, ImportError, OSError, RuntimeError) as err:
         if "MUJOCO_GL" not in os.environ:
             raise
@@ -92,21 +96,29 @@ def check_env(env: gym.Env, env_id: str) -> EnvSpec:
             "continuous task such as Pendulum-v1"
         )
     if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
-        low, high = (np.array2string(b, max_line_width=10**9, threshold=8)  # one line
-                     for b in (act_space.low, act_space.high))
+        low, high = (
+            np.array2string(b, max_line_width=10**9, threshold=8)  # one line
+            for b in (act_space.low, act_space.high)
+        )
         raise DDPGError(
             f"'{env_id}' has infinite action bounds ({low} to {high}); "
             "DDPG's tanh actor needs finite bounds: wrap the environment with "
             "gymnasium.wrappers.ClipAction or a rescaling wrapper"
         )
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        kind = (f"Box of shape {obs_space.shape}" if isinstance(obs_space, gym.spaces.Box)
-                else type(obs_space).__name__)
+        kind = (
+            f"Box of shape {obs_space.shape}"
+            if isinstance(obs_space, gym.spaces.Box)
+            else type(obs_space).__name__
+        )
         raise DDPGError(
             f"'{env_id}' has {kind} observations, but these networks take flat vectors; "
             "use vector observations, or wrap the environment with "
             "gymnasium.wrappers.FlattenObservation"
         )
-    return EnvSpec(env_id, int(obs_space.shape[0]),
-                   act_space.low.astype(np.float32).ravel(),
-                   act_space.high.astype(np.float32).ravel())
+    return EnvSpec(
+        env_id,
+        int(obs_space.shape[0]),
+        act_space.low.astype(np.float32).ravel(),
+        act_space.high.astype(np.float32).ravel(),
+    )

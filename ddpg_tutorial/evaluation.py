@@ -33,8 +33,12 @@ class Evaluation(NamedTuple):
     first_obs: np.ndarray  #: (N, obs_dim) each episode's start state
 
 
-def evaluate(policy: Callable[[np.ndarray], np.ndarray], envs: Sequence[gym.Env],
-             seeds: Sequence[int], gamma: float = 1.0) -> Evaluation:
+def evaluate(
+    policy: Callable[[np.ndarray], np.ndarray],
+    envs: Sequence[gym.Env],
+    seeds: Sequence[int],
+    gamma: float = 1.0,
+) -> Evaluation:
     """One episode in each of ``envs``, reset with the matching seed: its return, its return
     discounted by ``gamma`` (what a critic estimates at the start state), and the start state.
 

@@ -36,8 +36,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
     try:
         # Mode 0o666, less the umask, which the kernel applies: the permissions of any new file
         # (reading the umask would mean setting it, racing threads that create files).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as err:
         raise _unwritable(path.parent, err) from None
     try:
@@ -61,8 +60,9 @@ def make_folder(folder: str | Path) -> None:
 
 
 def _unwritable(folder: Path, err: OSError) -> DDPGError:
-    return DDPGError(f"cannot write to '{folder}' ({err.strerror}); "
-                     "choose a writable output directory")
+    return DDPGError(
+        f"cannot write to '{folder}' ({err.strerror}); choose a writable output directory"
+    )
 
 
 def remove_temporary_files(folder: str | Path) -> None:
@@ -167,5 +167,7 @@ def _lock_or_refuse(file: BinaryIO, folder: Path) -> None:
         holder = ""
     file.close()
     pid = f" (pid {holder})" if holder.isdigit() else ""
-    raise DDPGError(f"another process{pid} is training in '{folder}'; a run folder takes one "
-                    "process at a time: wait for it to end, or stop it")
+    raise DDPGError(
+        f"another process{pid} is training in '{folder}'; a run folder takes one "
+        "process at a time: wait for it to end, or stop it"
+    )

@@ -64,24 +64,41 @@ class History:
         each atomically. ``losses.csv`` has a column for every metric the updates measured,
         empty where an episode's updates did not measure it."""
         out_dir = Path(out_dir)
-        _write(out_dir / "evaluations.csv",
-               ["env_steps", "wall_time_s", "mean_return", "std_return", "q_estimate",
-                "discounted_return", "train_time_s"], self.evaluations)
+        _write(
+            out_dir / "evaluations.csv",
+            [
+                "env_steps",
+                "wall_time_s",
+                "mean_return",
+                "std_return",
+                "q_estimate",
+                "discounted_return",
+                "train_time_s",
+            ],
+            self.evaluations,
+        )
         _write(out_dir / "episodes.csv", ["env_steps", "return", "length"], self.episodes)
         names = list(dict.fromkeys(name for r in self.losses for name in r.means))
-        _write(out_dir / "losses.csv", ["env_steps", *names],
-               [(r.env_steps, *(r.means.get(name, "") for name in names)) for r in self.losses])
+        _write(
+            out_dir / "losses.csv",
+            ["env_steps", *names],
+            [(r.env_steps, *(r.means.get(name, "") for name in names)) for r in self.losses],
+        )
 
     def state_dict(self) -> dict:
-        return {"episodes": [tuple(r) for r in self.episodes],
-                "evaluations": [tuple(r) for r in self.evaluations],
-                "losses": [tuple(r) for r in self.losses]}
+        return {
+            "episodes": [tuple(r) for r in self.episodes],
+            "evaluations": [tuple(r) for r in self.evaluations],
+            "losses": [tuple(r) for r in self.losses],
+        }
 
     @classmethod
     def from_state_dict(cls, state: dict) -> History:
-        return cls([EpisodeRecord(*r) for r in state["episodes"]],
-                   [EvalRecord(*r) for r in state["evaluations"]],
-                   [_loss_record(r) for r in state["losses"]])
+        return cls(
+            [EpisodeRecord(*r) for r in state["episodes"]],
+            [EvalRecord(*r) for r in state["evaluations"]],
+            [_loss_record(r) for r in state["losses"]],
+        )
 
 
 def _loss_record(row: tuple) -> LossRecord:

@@ -15,16 +15,18 @@ from torch import nn
 FINAL_LAYER_BOUND = 3e-3
 
 
-def linear(in_features: int, out_features: int, bias: bool = True,
-           generator: torch.Generator | None = None) -> nn.Linear:
+def linear(
+    in_features: int, out_features: int, bias: bool = True, generator: torch.Generator | None = None
+) -> nn.Linear:
     """An ``nn.Linear`` on ``generator``'s device (the CPU without one), left uninitialised
     (no draws from the global generator) for :func:`fan_in_uniform_` to fill."""
     on = {} if generator is None else {"device": generator.device}
     return nn.utils.skip_init(nn.Linear, in_features, out_features, bias=bias, **on)
 
 
-def fan_in_uniform_(layer: nn.Linear, bound: float | None = None,
-                    generator: torch.Generator | None = None) -> None:
+def fan_in_uniform_(
+    layer: nn.Linear, bound: float | None = None, generator: torch.Generator | None = None
+) -> None:
     """Initialise weights and bias (if any) from U(-b, b), with b = 1/sqrt(fan_in) unless given.
 
     Draws from ``generator``, or from torch's global generator when it is None.
@@ -39,8 +41,11 @@ def fan_in_uniform_(layer: nn.Linear, bound: float | None = None,
 def running_statistics(module: nn.Module) -> list[torch.Tensor]:
     """The running means and variances of ``module``'s batch normalisation layers (none
     without them): the target networks average them like weights."""
-    return [buffer for name, buffer in module.named_buffers()
-            if name.endswith(("running_mean", "running_var"))]
+    return [
+        buffer
+        for name, buffer in module.named_buffers()
+        if name.endswith(("running_mean", "running_var"))
+    ]
 
 
 @contextmanager
@@ -71,24 +76,32 @@ class Actor(nn.Module):
     U(-final_bound, final_bound) unless ``final_bound`` is None.
     """
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False,
-                 final_bound: float | None = FINAL_LAYER_BOUND) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        hidden: Sequence[int] = (400, 300),
+        generator: torch.Generator | None = None,
+        batch_norm: bool = False,
+        final_bound: float | None = FINAL_LAYER_BOUND,
+    ) -> None:
         super().__init__()
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
         sizes = [obs_dim, *hidden]
-        self.hidden = nn.ModuleList(linear(i, o, generator=generator)
-                                    for i, o in zip(sizes[:-1], sizes[1:]))
+        self.hidden = nn.ModuleList(
+            linear(i, o, generator=generator) for i, o in zip(sizes[:-1], sizes[1:])
+        )
         self.out = linear(sizes[-1], low.numel(), generator=generator)
         for layer in self.hidden:
             fan_in_uniform_(layer, generator=generator)
         fan_in_uniform_(self.out, final_bound, generator)
         device = self.out.weight.device
         # One normalisation for the input and one per hidden layer.
-        self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=device) for n in sizes)
-                      if batch_norm else None)
+        self.norms = (
+            nn.ModuleList(nn.BatchNorm1d(n, device=device) for n in sizes) if batch_norm else None
+        )
         self.register_buffer("action_center", ((high + low) / 2).to(device))
         self.register_buffer("action_half_range", ((high - low) / 2).to(device))
 
@@ -123,9 +136,16 @@ class Critic(nn.Module):
     global generator when None), on its device.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False,
-                 action_layer: int = 2, final_bound: float | None = FINAL_LAYER_BOUND) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int] = (400, 300),
+        generator: torch.Generator | None = None,
+        batch_norm: bool = False,
+        action_layer: int = 2,
+        final_bound: float | None = FINAL_LAYER_BOUND,
+    ) -> None:
         super().__init__()
         if len(hidden) < 2:
             raise ValueError("the critic needs at least two hidden layers")
@@ -154,9 +174,13 @@ class Critic(nn.Module):
         fan_in_uniform_(joined, joined_bound, generator)
         fan_in_uniform_(action_block, joined_bound, generator)
         fan_in_uniform_(self.out, final_bound, generator)
-        self.norms = (nn.ModuleList(nn.BatchNorm1d(n, device=self.out.weight.device)
-                                    for n in (obs_dim, hidden[0]))
-                      if batch_norm else None)
+        self.norms = (
+            nn.ModuleList(
+                nn.BatchNorm1d(n, device=self.out.weight.device) for n in (obs_dim, hidden[0])
+            )
+            if batch_norm
+            else None
+        )
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Q-values of a batch: (B, obs_dim), (B, act_dim) -> (B, 1)."""
@@ -169,8 +193,7 @@ class Critic(nn.Module):
                 h = torch.relu(self.first(obs))
             else:
                 h = torch.relu(self.norms[1](self.first(self.norms[0](obs))))
-            x = torch.relu(torch.addmm(self.joint_state(h), action,
-                                       self.joint_action.weight.t()))
+            x = torch.relu(torch.addmm(self.joint_state(h), action, self.joint_action.weight.t()))
         for layer in self.hidden:
             x = torch.relu(layer(x))
         return self.out(x)
@@ -180,14 +203,19 @@ class TwinCritic(nn.Module):
     """Two critics with their own weights, side by side, for clipped double Q-learning (TD3,
     SAC): (B, obs_dim), (B, act_dim) -> ((B, 1), (B, 1)). Each is a :class:`Critic`."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (400, 300),
-                 generator: torch.Generator | None = None, batch_norm: bool = False,
-                 action_layer: int = 2, final_bound: float | None = FINAL_LAYER_BOUND) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int] = (400, 300),
+        generator: torch.Generator | None = None,
+        batch_norm: bool = False,
+        action_layer: int = 2,
+        final_bound: float | None = FINAL_LAYER_BOUND,
+    ) -> None:
         super().__init__()
-        self.q1 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer,
-                         final_bound)
-        self.q2 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer,
-                         final_bound)
+        self.q1 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer, final_bound)
+        self.q2 = Critic(obs_dim, act_dim, hidden, generator, batch_norm, action_layer, final_bound)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both critics' Q-values: (B, obs_dim), (B, act_dim) -> (B, 1), (B, 1)."""
@@ -208,15 +236,21 @@ class SquashedGaussianActor(nn.Module):
 
     LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # the bounds of log sigma(s) in SAC's reference code
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 hidden: Sequence[int] = (256, 256),
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        hidden: Sequence[int] = (256, 256),
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
         sizes = [obs_dim, *hidden]
-        self.hidden = nn.ModuleList(linear(i, o, generator=generator)
-                                    for i, o in zip(sizes[:-1], sizes[1:]))
+        self.hidden = nn.ModuleList(
+            linear(i, o, generator=generator) for i, o in zip(sizes[:-1], sizes[1:])
+        )
         self.mean = linear(sizes[-1], low.numel(), generator=generator)
         self.log_std = linear(sizes[-1], low.numel(), generator=generator)
         for layer in (*self.hidden, self.mean, self.log_std):
@@ -233,14 +267,16 @@ class SquashedGaussianActor(nn.Module):
         log_std = self.log_std(x).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
         return self.mean(x), log_std.exp()
 
-    def forward(self, obs: torch.Tensor, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sampled actions (B, act_dim), differentiable in the weights, and log pi (B, 1)."""
         mean, std = self.distribution(obs)
         eps = torch.randn(mean.shape, generator=generator, device=mean.device)
         u = mean + std * eps
-        gaussian_log_prob = (-0.5 * eps.pow(2) - std.log()
-                             - 0.5 * math.log(2 * math.pi)).sum(dim=1, keepdim=True)
+        gaussian_log_prob = (-0.5 * eps.pow(2) - std.log() - 0.5 * math.log(2 * math.pi)).sum(
+            dim=1, keepdim=True
+        )
         # log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|.
         log_det = (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(dim=1, keepdim=True)
         action = self.action_center + self.action_half_range * torch.tanh(u)

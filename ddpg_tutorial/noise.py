@@ -15,8 +15,14 @@ class GaussianNoise:
     ``anneal_steps`` calls of :meth:`sample`.
     """
 
-    def __init__(self, act_dim: int, sigma: float, seed: int | None = None,
-                 sigma_final: float | None = None, anneal_steps: int = 0) -> None:
+    def __init__(
+        self,
+        act_dim: int,
+        sigma: float,
+        seed: int | None = None,
+        sigma_final: float | None = None,
+        anneal_steps: int = 0,
+    ) -> None:
         self.act_dim = act_dim
         self.sigma_start = sigma
         self.sigma_final = sigma if sigma_final is None else sigma_final
@@ -66,9 +72,17 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
     which is sigma / sqrt(theta (2 - theta)) at dt = 1.
     """
 
-    def __init__(self, act_dim: int, sigma: float = 0.2, theta: float = 0.15, mu: float = 0.0,
-                 dt: float = 1.0, seed: int | None = None, sigma_final: float | None = None,
-                 anneal_steps: int = 0) -> None:
+    def __init__(
+        self,
+        act_dim: int,
+        sigma: float = 0.2,
+        theta: float = 0.15,
+        mu: float = 0.0,
+        dt: float = 1.0,
+        seed: int | None = None,
+        sigma_final: float | None = None,
+        anneal_steps: int = 0,
+    ) -> None:
         super().__init__(act_dim, sigma, seed, sigma_final, anneal_steps)
         self.theta = theta
         self.mu = mu
@@ -82,11 +96,14 @@ class OrnsteinUhlenbeckNoise(GaussianNoise):
         shape = self.shape(n)
         if self.x.shape != shape:
             call = "reset()" if n is None else f"reset({n})"
-            raise DDPGError(f"this Ornstein-Uhlenbeck noise runs processes of shape "
-                            f"{self.x.shape}, asked for {shape}; call {call} first")
+            raise DDPGError(
+                f"this Ornstein-Uhlenbeck noise runs processes of shape "
+                f"{self.x.shape}, asked for {shape}; call {call} first"
+            )
         eps = self.rng.standard_normal(shape)
-        self.x = self.x + self.theta * (self.mu - self.x) * self.dt \
-            + self.sigma * np.sqrt(self.dt) * eps
+        self.x = (
+            self.x + self.theta * (self.mu - self.x) * self.dt + self.sigma * np.sqrt(self.dt) * eps
+        )
         self.steps += 1
         return self.x.copy()
 

@@ -13,9 +13,12 @@ from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import History
 
 
-def plot_learning_curve(history: History, title: str = "",
-                        threshold: tuple[float, str] | None = None,
-                        path: str | Path | None = None) -> Figure:
+def plot_learning_curve(
+    history: History,
+    title: str = "",
+    threshold: tuple[float, str] | None = None,
+    path: str | Path | None = None,
+) -> Figure:
     """A run's record against environment steps, in panels sharing that axis:
 
     1. returns: training episodes (dots), greedy evaluations (mean +- std), and
@@ -42,8 +45,14 @@ def plot_learning_curve(history: History, title: str = "",
     eval_steps, _, mean, std, q_estimate, discounted = evaluations.T
     if len(eval_steps):
         ax.plot(eval_steps, mean, "-o", color="tab:orange", ms=3, label="greedy evaluation")
-        ax.fill_between(eval_steps, mean - std, mean + std, color="tab:orange", alpha=0.25,
-                        label="± std over its episodes")
+        ax.fill_between(
+            eval_steps,
+            mean - std,
+            mean + std,
+            color="tab:orange",
+            alpha=0.25,
+            label="± std over its episodes",
+        )
     if threshold is not None:
         value, source = threshold
         ax.axhline(value, color="gray", ls="--", lw=1, label=f"{value:g} ({source})")
@@ -52,20 +61,35 @@ def plot_learning_curve(history: History, title: str = "",
 
     values = axes[1]
     if len(eval_steps):
-        values.plot(eval_steps, q_estimate, "-o", ms=3, color="tab:green",
-                    label="critic's estimate at the start states")
-        values.plot(eval_steps, discounted, "-o", ms=3, color="black",
-                    label="discounted return obtained")
+        values.plot(
+            eval_steps,
+            q_estimate,
+            "-o",
+            ms=3,
+            color="tab:green",
+            label="critic's estimate at the start states",
+        )
+        values.plot(
+            eval_steps, discounted, "-o", ms=3, color="black", label="discounted return obtained"
+        )
     values.set_ylabel("value")
 
     losses = axes[2]
     losses.set_ylabel("critic loss", color="tab:red")
     if history.losses:
         steps = np.array([r.env_steps for r in history.losses])
-        metric = {name: np.array([r.means.get(name, np.nan) for r in history.losses], float)
-                  for name in names}
-        values.plot(steps, metric["mean_q"], color="tab:green", lw=1, alpha=0.5,
-                    label="mean Q on the update batches")
+        metric = {
+            name: np.array([r.means.get(name, np.nan) for r in history.losses], float)
+            for name in names
+        }
+        values.plot(
+            steps,
+            metric["mean_q"],
+            color="tab:green",
+            lw=1,
+            alpha=0.5,
+            label="mean Q on the update batches",
+        )
         losses.plot(steps, metric["critic_loss"], color="tab:red", lw=1)
         _log_axis(losses, metric["critic_loss"])
         actor = losses.twinx()
@@ -81,8 +105,14 @@ def plot_learning_curve(history: History, title: str = "",
     for panel in axes:
         panel.grid(alpha=0.3)
         if panel.get_legend_handles_labels()[0]:
-            panel.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=2, fontsize="small",
-                         frameon=False, borderaxespad=0.2)
+            panel.legend(
+                loc="lower left",
+                bbox_to_anchor=(0, 1),
+                ncols=2,
+                fontsize="small",
+                frameon=False,
+                borderaxespad=0.2,
+            )
     axes[-1].set_xlabel("environment steps")
     if path is not None:
         suffix = Path(path).suffix.lstrip(".") or "png"
@@ -96,13 +126,18 @@ def _log_axis(ax: Axes, data: np.ndarray) -> None:
     ax.set_yscale("log")
     positive = data[np.isfinite(data) & (data > 0)]
     if positive.size:
-        ax.set_ylim(10.0 ** np.floor(np.log10(positive.min())),
-                    10.0 ** np.ceil(np.log10(positive.max())))
+        ax.set_ylim(
+            10.0 ** np.floor(np.log10(positive.min())), 10.0 ** np.ceil(np.log10(positive.max()))
+        )
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_sample_efficiency(steps: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]],
-                           threshold: float | None = None, title: str = "") -> Figure:
+def plot_sample_efficiency(
+    steps: np.ndarray,
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    threshold: float | None = None,
+    title: str = "",
+) -> Figure:
     """The IQM greedy return of each configuration against environment steps, with its 95%
     confidence band (:func:`ddpg_tutorial.stats.sample_efficiency` gives ``curves``), drawn
     by rliable."""
@@ -111,19 +146,27 @@ def plot_sample_efficiency(steps: np.ndarray, curves: dict[str, tuple[np.ndarray
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     plot_utils.plot_sample_efficiency_curve(
-        steps, {name: iqm for name, (iqm, _) in curves.items()},
-        {name: band for name, (_, band) in curves.items()}, ax=ax, marker=".",
-        xlabel="environment steps", ylabel="greedy return (IQM over runs)",
-        labelsize="medium", ticklabelsize="small", legend=True, legendsize="small")
+        steps,
+        {name: iqm for name, (iqm, _) in curves.items()},
+        {name: band for name, (_, band) in curves.items()},
+        ax=ax,
+        marker=".",
+        xlabel="environment steps",
+        ylabel="greedy return (IQM over runs)",
+        labelsize="medium",
+        ticklabelsize="small",
+        legend=True,
+        legendsize="small",
+    )
     if threshold is not None:
         ax.axhline(threshold, color="gray", ls="--", lw=1)
     ax.set_title(title)
     return fig
 
 
-def plot_performance_profile(thresholds: np.ndarray,
-                             profiles: dict[str, tuple[np.ndarray, np.ndarray]],
-                             title: str = "") -> Figure:
+def plot_performance_profile(
+    thresholds: np.ndarray, profiles: dict[str, tuple[np.ndarray, np.ndarray]], title: str = ""
+) -> Figure:
     """For each configuration, the fraction of runs whose final greedy return exceeds each
     threshold, with its 95% confidence band (:func:`ddpg_tutorial.stats.performance_profile`
     gives ``profiles``), drawn by rliable. A curve further right is better throughout."""
@@ -132,9 +175,16 @@ def plot_performance_profile(thresholds: np.ndarray,
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     plot_utils.plot_performance_profiles(
-        {name: profile for name, (profile, _) in profiles.items()}, thresholds,
-        performance_profile_cis={name: band for name, (_, band) in profiles.items()}, ax=ax,
-        xlabel=r"final greedy return $\tau$", ylabel=r"fraction of runs with return $> \tau$",
-        labelsize="medium", ticklabelsize="small", legend=True, legendsize="small")
+        {name: profile for name, (profile, _) in profiles.items()},
+        thresholds,
+        performance_profile_cis={name: band for name, (_, band) in profiles.items()},
+        ax=ax,
+        xlabel=r"final greedy return $\tau$",
+        ylabel=r"fraction of runs with return $> \tau$",
+        labelsize="medium",
+        ticklabelsize="small",
+        legend=True,
+        legendsize="small",
+    )
     ax.set_title(title)
     return fig

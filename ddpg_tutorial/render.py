@@ -27,8 +27,9 @@ def gif_frame(frame: np.ndarray, width: int) -> Image.Image:
     return small.convert("P", palette=Image.Palette.ADAPTIVE)
 
 
-def record_episode(policy: Callable[[np.ndarray], np.ndarray], env_id: str, seed: int = 0,
-                   width: int = 256) -> tuple[list[Image.Image], float]:
+def record_episode(
+    policy: Callable[[np.ndarray], np.ndarray], env_id: str, seed: int = 0, width: int = 256
+) -> tuple[list[Image.Image], float]:
     """Run one episode with ``policy`` ((obs_dim,) -> (act_dim,)) and keep its frames.
 
     Each frame from Gymnasium's ``rgb_array`` render mode becomes a GIF frame
@@ -39,8 +40,10 @@ def record_episode(policy: Callable[[np.ndarray], np.ndarray], env_id: str, seed
     modes = probe.metadata.get("render_modes", [])
     probe.close()
     if "rgb_array" not in modes:
-        raise DDPGError(f"'{env_id}' cannot render to images (no rgb_array mode); "
-                        "pick an environment that supports render_mode='rgb_array'")
+        raise DDPGError(
+            f"'{env_id}' cannot render to images (no rgb_array mode); "
+            "pick an environment that supports render_mode='rgb_array'"
+        )
     env = make_env(env_id, render_mode="rgb_array")
     obs, _ = env.reset(seed=seed)
     frames, total, done = [], 0.0, False
@@ -70,20 +73,31 @@ def render_frame(env, env_id: str) -> np.ndarray:
             "MUJOCO_GL=egl, or libOSMesa and MUJOCO_GL=osmesa"
         ) from None
     if frame is None:
-        raise DDPGError(f"'{env_id}' returned no image from render(); pick an environment "
-                        "that supports render_mode='rgb_array'")
+        raise DDPGError(
+            f"'{env_id}' returned no image from render(); pick an environment "
+            "that supports render_mode='rgb_array'"
+        )
     return frame
 
 
 def write_gif(frames: list[Image.Image], path: str | Path, fps: int = 30) -> None:
     """Write ``frames`` (from :func:`gif_frame`) as a looping GIF, atomically."""
-    atomic_write(path, lambda f: frames[0].save(
-        f, format="GIF", save_all=True, append_images=frames[1:],
-        duration=round(1000 / fps), loop=0))
+    atomic_write(
+        path,
+        lambda f: frames[0].save(
+            f,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=round(1000 / fps),
+            loop=0,
+        ),
+    )
 
 
-def render_gif(policy: Callable[[np.ndarray], np.ndarray], env_id: str, path: str | Path,
-               seed: int = 0) -> float:
+def render_gif(
+    policy: Callable[[np.ndarray], np.ndarray], env_id: str, path: str | Path, seed: int = 0
+) -> float:
     """Record one greedy episode of ``policy`` on ``env_id`` into the GIF at ``path``.
 
     Returns the episode's return.

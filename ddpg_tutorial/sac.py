@@ -43,23 +43,44 @@ class SACAgent(Agent):
     """
 
     algorithm = "sac"
-    saved = ("actor", "critic", "critic_target", "actor_optimizer", "critic_optimizer",
-             "alpha_optimizer")
+    saved = (
+        "actor",
+        "critic",
+        "critic_target",
+        "actor_optimizer",
+        "critic_optimizer",
+        "alpha_optimizer",
+    )
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 config: SACConfig, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: SACConfig,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
         super().__init__(obs_dim, action_low, action_high, config, seed, device)
         self.config: SACConfig = config
-        self.actor = SquashedGaussianActor(obs_dim, self.action_low, self.action_high,
-                                           config.actor_hidden, self.generator)
-        self.critic = TwinCritic(obs_dim, self.act_dim, config.critic_hidden, self.generator,
-                                 action_layer=config.critic_action_layer,
-                                 final_bound=config.final_layer_bound)
+        self.actor = SquashedGaussianActor(
+            obs_dim, self.action_low, self.action_high, config.actor_hidden, self.generator
+        )
+        self.critic = TwinCritic(
+            obs_dim,
+            self.act_dim,
+            config.critic_hidden,
+            self.generator,
+            action_layer=config.critic_action_layer,
+            final_bound=config.final_layer_bound,
+        )
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.log_alpha = torch.tensor(math.log(config.initial_alpha), device=self.device,
-                                      requires_grad=True)
-        self.target_entropy = (-float(self.act_dim) if config.target_entropy is None
-                               else config.target_entropy)
+        self.log_alpha = torch.tensor(
+            math.log(config.initial_alpha), device=self.device, requires_grad=True
+        )
+        self.target_entropy = (
+            -float(self.act_dim) if config.target_entropy is None else config.target_entropy
+        )
         self.actor_optimizer = adam(self.actor, config.actor_lr)
         self.critic_optimizer = adam(self.critic, config.critic_lr)
         self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr)
@@ -122,8 +143,13 @@ class SACAgent(Agent):
         self.alpha_optimizer.step()
 
         soft_update(self._target_params, self._critic_params, cfg.tau)
-        return SACMetrics(critic_loss.detach(), actor_loss.detach(), q1.detach().mean(), alpha,
-                          -log_prob.detach().mean())
+        return SACMetrics(
+            critic_loss.detach(),
+            actor_loss.detach(),
+            q1.detach().mean(),
+            alpha,
+            -log_prob.detach().mean(),
+        )
 
     def state_dict(self) -> dict:
         """Networks, optimisers, the generator, and the temperature."""

@@ -18,5 +18,7 @@ def stream_seeds(seed: int) -> dict[str, int]:
     same generator). The same ``seed`` always gives the same streams.
     """
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: int(child.generate_state(1, dtype=np.uint64)[0])
-            for name, child in zip(STREAMS, children)}
+    return {
+        name: int(child.generate_state(1, dtype=np.uint64)[0])
+        for name, child in zip(STREAMS, children)
+    }

@@ -10,8 +10,22 @@ from pathlib import Path
 
 #: The modules whose code decides the numbers a run produces (not the command line, files,
 #: plots or statistics): what :func:`code_digest` hashes.
-RUN_MODULES = ("agent", "algorithms", "base", "buffer", "config", "envs", "evaluation", "history",
-               "networks", "noise", "sac", "seeding", "td3", "training")
+RUN_MODULES = (
+    "agent",
+    "algorithms",
+    "base",
+    "buffer",
+    "config",
+    "envs",
+    "evaluation",
+    "history",
+    "networks",
+    "noise",
+    "sac",
+    "seeding",
+    "td3",
+    "training",
+)
 
 
 class Source:
@@ -26,8 +40,11 @@ class Source:
         self.code = textwrap.dedent(inspect.getsource(obj))
         file = Path(inspect.getsourcefile(obj)).resolve()
         package_root = Path(__file__).resolve().parent.parent
-        self.file = (file.relative_to(package_root).as_posix()
-                     if file.is_relative_to(package_root) else file.name)
+        self.file = (
+            file.relative_to(package_root).as_posix()
+            if file.is_relative_to(package_root)
+            else file.name
+        )
 
     def __str__(self) -> str:
         return self.code
@@ -55,9 +72,13 @@ def code_digest(package: str | Path | None = None) -> str:
         tree = ast.parse((package / f"{name}.py").read_text())
         for node in ast.walk(tree):
             body = getattr(node, "body", None)
-            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                    and isinstance(body[0].value, ast.Constant)
-                    and isinstance(body[0].value.value, str)):
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]  # the docstring
         digest.update(ast.dump(tree).encode())
     return digest.hexdigest()[:16]

@@ -43,13 +43,17 @@ from ddpg_tutorial.sweep import LOG_FILE, SUMMARY_FILE, SWEEP_FILE, read_evaluat
 
 REPS = 5_000  #: bootstrap resamples
 NOT_REACHED = 1e300  #: "never reached" inside a bootstrap (inf would give NaN, 1e308 overflow)
-IQM_TEXT = ("the interquartile mean (IQM: rliable's 25% trimmed mean, the mean of the runs "
-            "left after dropping the lowest and the highest quarter, rounded down; for 10 "
-            "runs the middle 6)")
-COVERAGE_TEXT = ("Percentile bootstrap intervals from few runs are too narrow: from 10 runs a "
-                 "nominal 95% interval holds the true mean about 91% of the time for normally "
-                 "distributed returns, less for skewed ones; the library reports them as "
-                 "rliable computes them, so read them as narrower than 95%.")
+IQM_TEXT = (
+    "the interquartile mean (IQM: rliable's 25% trimmed mean, the mean of the runs "
+    "left after dropping the lowest and the highest quarter, rounded down; for 10 "
+    "runs the middle 6)"
+)
+COVERAGE_TEXT = (
+    "Percentile bootstrap intervals from few runs are too narrow: from 10 runs a "
+    "nominal 95% interval holds the true mean about 91% of the time for normally "
+    "distributed returns, less for skewed ones; the library reports them as "
+    "rliable computes them, so read them as narrower than 95%."
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,9 @@ def _rliable():
     try:
         from rliable import library, metrics
     except ImportError:
-        raise DDPGError("statistics need rliable: in a clone of the repository, "
-                        "pip install -e '.[stats]'") from None
+        raise DDPGError(
+            "statistics need rliable: in a clone of the repository, pip install -e '.[stats]'"
+        ) from None
     return library, metrics
 
 
@@ -92,44 +97,61 @@ def _runs(scores: Sequence[float]) -> np.ndarray:
     return np.expand_dims(np.asarray(scores, dtype=float), 1)
 
 
-def _bootstrap(scores: Mapping[str, np.ndarray | tuple[np.ndarray, ...]], func, reps: int,
-               seed: int):
+def _bootstrap(
+    scores: Mapping[str, np.ndarray | tuple[np.ndarray, ...]], func, reps: int, seed: int
+):
     """rliable's stratified bootstrap of ``func`` over runs. A tuple of samples is resampled
     sample by sample, independently (rliable's ``StratifiedIndependentBootstrap``)."""
     library, _ = _rliable()
     with _seeded(seed):
         return library.get_interval_estimates(
-            {name: [_runs(x) for x in s] if isinstance(s, tuple) else _runs(s)
-             for name, s in scores.items()},
-            func, reps=reps)
+            {
+                name: [_runs(x) for x in s] if isinstance(s, tuple) else _runs(s)
+                for name, s in scores.items()
+            },
+            func,
+            reps=reps,
+        )
 
 
-def interval_estimates(final_returns: Mapping[str, Sequence[float]], reps: int = REPS,
-                       seed: int = 0) -> dict[str, dict[str, Estimate]]:
+def interval_estimates(
+    final_returns: Mapping[str, Sequence[float]], reps: int = REPS, seed: int = 0
+) -> dict[str, dict[str, Estimate]]:
     """For each configuration's final returns (one per run): the IQM (the 25% trimmed mean:
     for 10 runs, the mean of the middle 6) and the mean, each with a 95% stratified bootstrap
     confidence interval (percentile, so narrower than 95% from few runs):
     ``{name: {"IQM": ..., "mean": ...}}``."""
     _, metrics = _rliable()
     points, intervals = _bootstrap(
-        final_returns, lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_mean(s)]),
-        reps, seed)
-    return {name: {stat: Estimate(points[name][i], *intervals[name][:, i])
-                   for i, stat in enumerate(("IQM", "mean"))} for name in final_returns}
+        final_returns,
+        lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_mean(s)]),
+        reps,
+        seed,
+    )
+    return {
+        name: {
+            stat: Estimate(points[name][i], *intervals[name][:, i])
+            for i, stat in enumerate(("IQM", "mean"))
+        }
+        for name in final_returns
+    }
 
 
-def median_estimates(values: Mapping[str, Sequence[float]], reps: int = REPS,
-                     seed: int = 0) -> dict[str, Estimate]:
+def median_estimates(
+    values: Mapping[str, Sequence[float]], reps: int = REPS, seed: int = 0
+) -> dict[str, Estimate]:
     """The median of each configuration's values (steps or seconds to a threshold; ``inf`` for
     a run that never reached it) with a 95% bootstrap confidence interval."""
-    finite = {name: np.minimum(np.asarray(v, dtype=float), NOT_REACHED)
-              for name, v in values.items()}
+    finite = {
+        name: np.minimum(np.asarray(v, dtype=float), NOT_REACHED) for name, v in values.items()
+    }
     points, intervals = _bootstrap(finite, lambda s: np.array([np.median(s)]), reps, seed)
     return {name: Estimate(points[name][0], *intervals[name][:, 0]) for name in values}
 
 
-def sample_efficiency(curves: Mapping[str, np.ndarray], reps: int = REPS,
-                      seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def sample_efficiency(
+    curves: Mapping[str, np.ndarray], reps: int = REPS, seed: int = 0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each configuration's evaluation curves, shape (runs, evaluations): the IQM at every
     evaluation, shape (evaluations,), and its 95% confidence band, shape (2, evaluations)."""
     from scipy.stats import trim_mean  # as rliable's aggregate_iqm, which imports scipy too
@@ -143,17 +165,22 @@ def sample_efficiency(curves: Mapping[str, np.ndarray], reps: int = REPS,
     return {name: (points[name], intervals[name]) for name in curves}
 
 
-def performance_profile(final_returns: Mapping[str, Sequence[float]], thresholds: np.ndarray,
-                        reps: int = REPS,
-                        seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def performance_profile(
+    final_returns: Mapping[str, Sequence[float]],
+    thresholds: np.ndarray,
+    reps: int = REPS,
+    seed: int = 0,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For each configuration: the fraction of runs whose final return exceeds each of
     ``thresholds``, shape (T,), and its 95% confidence band, shape (2, T)."""
     points, intervals = _bootstrap(
-        final_returns, lambda s: np.mean(s.reshape(-1, 1) > thresholds, axis=0), reps, seed)
+        final_returns, lambda s: np.mean(s.reshape(-1, 1) > thresholds, axis=0), reps, seed
+    )
     return {name: (points[name], intervals[name]) for name in final_returns}
 
 
 # Paired comparisons -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Differences:
@@ -184,8 +211,9 @@ class Differences:
         return int(np.sum(self.values < 0))
 
 
-def paired_differences(values: Mapping[int, float], baseline: Mapping[int, float],
-                       reps: int = REPS, seed: int = 0) -> Differences:
+def paired_differences(
+    values: Mapping[int, float], baseline: Mapping[int, float], reps: int = REPS, seed: int = 0
+) -> Differences:
     """The differences ``values[s] - baseline[s]`` (each a mapping from seed to a number) on
     the seeds both have, with the mean and IQM of the differences and their 95% bootstrap
     intervals (:class:`Differences`)."""
@@ -197,8 +225,9 @@ def paired_differences(values: Mapping[int, float], baseline: Mapping[int, float
     return Differences(seeds, diffs, estimates["mean"], estimates["IQM"])
 
 
-def probability_of_improvement(returns: Sequence[float], baseline: Sequence[float],
-                               reps: int = REPS, seed: int = 0) -> Estimate:
+def probability_of_improvement(
+    returns: Sequence[float], baseline: Sequence[float], reps: int = REPS, seed: int = 0
+) -> Estimate:
     """rliable's probability of improvement of ``returns`` over ``baseline``: the probability
     that a run drawn at random from the first has a higher final return than a run drawn
     independently from the second, ties counting half (the Mann-Whitney U statistic divided by
@@ -209,7 +238,10 @@ def probability_of_improvement(returns: Sequence[float], baseline: Sequence[floa
     _, metrics = _rliable()
     points, intervals = _bootstrap(
         {"P": (np.asarray(returns, dtype=float), np.asarray(baseline, dtype=float))},
-        lambda x, y: np.array([metrics.probability_of_improvement(x, y)]), reps, seed)
+        lambda x, y: np.array([metrics.probability_of_improvement(x, y)]),
+        reps,
+        seed,
+    )
     return Estimate(float(points["P"][0]), *intervals["P"][:, 0])
 
 
@@ -229,23 +261,32 @@ class StepsComparison:
     neither: tuple[int, ...]
 
 
-def compare_steps(steps: Mapping[int, float], baseline: Mapping[int, float], reps: int = REPS,
-                  seed: int = 0) -> StepsComparison:
+def compare_steps(
+    steps: Mapping[int, float], baseline: Mapping[int, float], reps: int = REPS, seed: int = 0
+) -> StepsComparison:
     """Steps to a threshold by seed (``inf``: never reached) of a group against a baseline
     (:class:`StepsComparison`)."""
     shared = sorted(set(steps) & set(baseline))
 
     def where(group_reached: bool, baseline_reached: bool) -> tuple[int, ...]:
-        return tuple(s for s in shared if (math.isfinite(steps[s]), math.isfinite(baseline[s]))
-                     == (group_reached, baseline_reached))
+        return tuple(
+            s
+            for s in shared
+            if (math.isfinite(steps[s]), math.isfinite(baseline[s]))
+            == (group_reached, baseline_reached)
+        )
 
     both = set(where(True, True))
     return StepsComparison(
         paired_differences({s: steps[s] for s in both}, baseline, reps, seed),
-        where(True, False), where(False, True), where(False, False))
+        where(True, False),
+        where(False, True),
+        where(False, False),
+    )
 
 
 # A sweep folder -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StoppedRun:
@@ -264,8 +305,11 @@ class StoppedRun:
 
     def describe(self) -> str:
         """One line of ``report.md``: the run, how it counts and why it stopped."""
-        counts = ("excluded from the returns (no evaluation)" if self.excluded else
-                  f"counted at its last evaluation, step {self.last_step:,}")
+        counts = (
+            "excluded from the returns (no evaluation)"
+            if self.excluded
+            else f"counted at its last evaluation, step {self.last_step:,}"
+        )
         return f"- {self.group}, seed {self.seed}: {self.status}; {counts}; {self.reason}"
 
 
@@ -293,20 +337,26 @@ class SweepResults:
 
     def final_returns_by_seed(self) -> dict[str, dict[int, float]]:
         """group -> seed -> final return, for the runs whose returns count."""
-        return {group: dict(zip(self.seeds[group], curve[:, -1].tolist()))
-                for group, curve in self.curves.items()}
+        return {
+            group: dict(zip(self.seeds[group], curve[:, -1].tolist()))
+            for group, curve in self.curves.items()
+        }
 
     def to_threshold(self, column: str) -> dict[str, np.ndarray]:
         """``steps_to_threshold``, ``train_to_threshold_s`` (training seconds, without
         evaluations and saves) or ``wall_to_threshold_s`` of every run, ``inf`` where never
         reached or where the run failed."""
-        return {group: np.array(list(by_seed.values()))
-                for group, by_seed in self.to_threshold_by_seed(column).items()}
+        return {
+            group: np.array(list(by_seed.values()))
+            for group, by_seed in self.to_threshold_by_seed(column).items()
+        }
 
     def to_threshold_by_seed(self, column: str) -> dict[str, dict[int, float]]:
         """group -> seed -> :meth:`to_threshold`'s number."""
-        return {group: {int(r["seed"]): _reached(r, column) for r in rows}
-                for group, rows in self.rows.items()}
+        return {
+            group: {int(r["seed"]): _reached(r, column) for r in rows}
+            for group, rows in self.rows.items()
+        }
 
 
 def _reached(row: Mapping[str, str], column: str) -> float:
@@ -328,13 +378,16 @@ def load_sweep(out: str | Path, partial: bool = False) -> SweepResults:
         with open(out / SUMMARY_FILE, newline="") as f:
             summary = list(csv.DictReader(f))
     except (OSError, ValueError) as err:
-        raise DDPGError(f"'{out}' is not a sweep folder ({err}); give the --out folder of "
-                        "'ddpg-tutorial sweep'") from None
+        raise DDPGError(
+            f"'{out}' is not a sweep folder ({err}); give the --out folder of 'ddpg-tutorial sweep'"
+        ) from None
     unfinished = [row for row in summary if row["status"] in UNFINISHED]
     if unfinished and not partial:
-        raise DDPGError(f"{len(unfinished)} of {len(summary)} runs in '{out}' have not finished "
-                        f"(first: {unfinished[0]['folder']}, {unfinished[0]['status']}); run the "
-                        "sweep again to finish them, or report what there is with --partial")
+        raise DDPGError(
+            f"{len(unfinished)} of {len(summary)} runs in '{out}' have not finished "
+            f"(first: {unfinished[0]['folder']}, {unfinished[0]['status']}); run the "
+            "sweep again to finish them, or report what there is with --partial"
+        )
     rows: dict[str, list[dict[str, str]]] = {}
     for row in summary:
         rows.setdefault(row["group"], []).append(row)
@@ -344,15 +397,24 @@ def load_sweep(out: str | Path, partial: bool = False) -> SweepResults:
     for group, group_rows in rows.items():
         counted = [r for r in group_rows if evaluations[r["folder"]]]
         if counted:
-            curves[group] = np.array([_padded(evaluations[r["folder"]], len(steps))
-                                      for r in counted])
+            curves[group] = np.array(
+                [_padded(evaluations[r["folder"]], len(steps)) for r in counted]
+            )
             seeds[group] = [int(r["seed"]) for r in counted]
-    stopped = [StoppedRun(row["group"], int(row["seed"]), row["status"],
-                          int(evaluations[row["folder"]][-1]["env_steps"])
-                          if evaluations[row["folder"]] else 0, _reason(out, row))
-               for row in summary if row["status"] != "finished"]
-    return SweepResults(info["env_id"], info.get("threshold"), rows, steps, curves, seeds,
-                        stopped, partial)
+    stopped = [
+        StoppedRun(
+            row["group"],
+            int(row["seed"]),
+            row["status"],
+            int(evaluations[row["folder"]][-1]["env_steps"]) if evaluations[row["folder"]] else 0,
+            _reason(out, row),
+        )
+        for row in summary
+        if row["status"] != "finished"
+    ]
+    return SweepResults(
+        info["env_id"], info.get("threshold"), rows, steps, curves, seeds, stopped, partial
+    )
 
 
 def _evaluations(folder: Path) -> list[dict[str, float]]:
@@ -369,9 +431,11 @@ def _schedule(out: Path, evaluations: Mapping[str, list[dict[str, float]]]) -> n
     longest = max(runs, key=len)
     if not longest:
         raise DDPGError(f"no run in '{out}' has an evaluation yet; run the sweep further first")
-    if any(run != longest[:len(run)] for run in runs):  # other run lengths or schedules
-        raise DDPGError(f"the configurations in '{out}' evaluate at different steps; "
-                        "report sweeps whose runs share total_steps and eval_every")
+    if any(run != longest[: len(run)] for run in runs):  # other run lengths or schedules
+        raise DDPGError(
+            f"the configurations in '{out}' evaluate at different steps; "
+            "report sweeps whose runs share total_steps and eval_every"
+        )
     return np.array(longest)
 
 
@@ -385,7 +449,8 @@ def _reason(out: Path, row: Mapping[str, str]) -> str:
     """Why a run did not finish: for a failed run, the last error line of its train.log."""
     if row["status"] != "failed":
         return {"interrupted": "running the sweep again continues it"}.get(
-            row["status"], "running the sweep again starts it")
+            row["status"], "running the sweep again starts it"
+        )
     try:
         lines = (out / row["folder"] / LOG_FILE).read_text(errors="replace").splitlines()
     except OSError:
@@ -409,19 +474,26 @@ class Comparison:
     steps: StepsComparison | None
 
 
-def compare(results: SweepResults, group: str, baseline: str, reps: int = REPS,
-            seed: int = 0) -> Comparison:
+def compare(
+    results: SweepResults, group: str, baseline: str, reps: int = REPS, seed: int = 0
+) -> Comparison:
     """``group`` against ``baseline`` on the seeds both ran (:class:`Comparison`)."""
     for name in (group, baseline):
         if name not in results.rows:
-            raise DDPGError(f"the sweep has no configuration '{name}'; its configurations: "
-                            + ", ".join(results.rows))
+            raise DDPGError(
+                f"the sweep has no configuration '{name}'; its configurations: "
+                + ", ".join(results.rows)
+            )
     finals = results.final_returns_by_seed()
     x, y = finals.get(group, {}), finals.get(baseline, {})
     returns = paired_differences(x, y, reps, seed)
-    improvement = (probability_of_improvement([x[s] for s in returns.seeds],
-                                              [y[s] for s in returns.seeds], reps, seed)
-                   if returns.seeds else None)
+    improvement = (
+        probability_of_improvement(
+            [x[s] for s in returns.seeds], [y[s] for s in returns.seeds], reps, seed
+        )
+        if returns.seeds
+        else None
+    )
     steps = None
     if results.threshold is not None:
         to = results.to_threshold_by_seed("steps_to_threshold")
@@ -431,8 +503,14 @@ def compare(results: SweepResults, group: str, baseline: str, reps: int = REPS,
 
 # The report ---------------------------------------------------------------------------------
 
-def report(out: str | Path, reps: int = REPS, seed: int = 0, partial: bool = False,
-           baseline: str | None = None) -> Path:
+
+def report(
+    out: str | Path,
+    reps: int = REPS,
+    seed: int = 0,
+    partial: bool = False,
+    baseline: str | None = None,
+) -> Path:
     """Write ``report.md``, ``sample_efficiency.png`` and ``performance_profile.png`` into the
     sweep folder ``out``; return the path of ``report.md``. Every run counts
     (:class:`SweepResults`); ``partial`` reports a sweep whose runs have not all finished, and
@@ -441,19 +519,33 @@ def report(out: str | Path, reps: int = REPS, seed: int = 0, partial: bool = Fal
     out = Path(out)
     results = load_sweep(out, partial)
     if baseline is not None and baseline not in results.rows:
-        raise DDPGError(f"--baseline '{baseline}' is not a configuration of '{out}'; its "
-                        "configurations: " + ", ".join(results.rows))
+        raise DDPGError(
+            f"--baseline '{baseline}' is not a configuration of '{out}'; its "
+            "configurations: " + ", ".join(results.rows)
+        )
     _write_figures(out, results, reps, seed)
     lines = _summary_lines(results, reps, seed)
     if results.stopped:
-        note = (" (a failed run counts as not reaching the threshold)"
-                if results.threshold is not None else "")
-        lines += ["", f"Runs that did not finish{note}:", "",
-                  *(run.describe() for run in results.stopped)]
+        note = (
+            " (a failed run counts as not reaching the threshold)"
+            if results.threshold is not None
+            else ""
+        )
+        lines += [
+            "",
+            f"Runs that did not finish{note}:",
+            "",
+            *(run.describe() for run in results.stopped),
+        ]
     if baseline is not None:
         lines += ["", *_comparison_lines(results, baseline, reps, seed)]
-    lines += ["", "![IQM return against steps](sample_efficiency.png)", "",
-              "![Performance profile of the final returns](performance_profile.png)", ""]
+    lines += [
+        "",
+        "![IQM return against steps](sample_efficiency.png)",
+        "",
+        "![Performance profile of the final returns](performance_profile.png)",
+        "",
+    ]
     text = "\n".join(lines)
     atomic_write(out / "report.md", lambda f: f.write(text.encode()))
     return out / "report.md"
@@ -465,15 +557,20 @@ def _write_figures(out: Path, results: SweepResults, reps: int, seed: int) -> No
     from ddpg_tutorial.plotting import plot_performance_profile, plot_sample_efficiency
 
     finals = results.final_returns()
-    fig = plot_sample_efficiency(results.steps, sample_efficiency(results.curves, reps, seed),
-                                 threshold=results.threshold, title=results.env_id)
+    fig = plot_sample_efficiency(
+        results.steps,
+        sample_efficiency(results.curves, reps, seed),
+        threshold=results.threshold,
+        title=results.env_id,
+    )
     _save_png(fig, out / "sample_efficiency.png")
     plt.close(fig)
     every = np.concatenate(list(finals.values()))
     margin = 0.02 * (every.max() - every.min()) + 1e-9  # every run counts at the lowest
     thresholds = np.linspace(every.min() - margin, every.max(), 60)
-    fig = plot_performance_profile(thresholds, performance_profile(finals, thresholds, reps, seed),
-                                   title=results.env_id)
+    fig = plot_performance_profile(
+        thresholds, performance_profile(finals, thresholds, reps, seed), title=results.env_id
+    )
     _save_png(fig, out / "performance_profile.png")
     plt.close(fig)
 
@@ -486,22 +583,31 @@ def _save_png(fig, path: Path) -> None:
 def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:
     """The title, the partial-report warning and the table of every configuration."""
     summary = [r for rows in results.rows.values() for r in rows]
-    statuses = {s: sum(r["status"] == s for r in summary) for s in dict.fromkeys(
-        r["status"] for r in summary)}
+    statuses = {
+        s: sum(r["status"] == s for r in summary)
+        for s in dict.fromkeys(r["status"] for r in summary)
+    }
     title = f"# {results.env_id}: {len(summary)} runs"
     if set(statuses) != {"finished"}:
         title += " (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")"
     lines = [title + (", partial report" if results.partial else ""), ""]
     if results.partial:
-        lines += ["**Partial report**: the runs that have not finished count at their last "
-                  "evaluation so far, and as not reaching the threshold if they have not "
-                  "yet. Run the sweep again to finish them before drawing conclusions.", ""]
-    lines += [f"Final greedy return after {int(results.steps[-1]):,} steps (a run that stopped "
-              f"earlier counts at its last evaluation): {IQM_TEXT} and mean over runs, with "
-              f"95% stratified bootstrap confidence intervals ({reps:,} resamples, rliable). "
-              + COVERAGE_TEXT + f" Every evaluation starts its episodes from the reset seeds "
-              f"{EVAL_SEED_BASE}, {EVAL_SEED_BASE + 1}, ... (tune's trials use their own, "
-              f"{TUNE_EVAL_SEED_BASE} on).", ""]
+        lines += [
+            "**Partial report**: the runs that have not finished count at their last "
+            "evaluation so far, and as not reaching the threshold if they have not "
+            "yet. Run the sweep again to finish them before drawing conclusions.",
+            "",
+        ]
+    lines += [
+        f"Final greedy return after {int(results.steps[-1]):,} steps (a run that stopped "
+        f"earlier counts at its last evaluation): {IQM_TEXT} and mean over runs, with "
+        f"95% stratified bootstrap confidence intervals ({reps:,} resamples, rliable). "
+        + COVERAGE_TEXT
+        + f" Every evaluation starts its episodes from the reset seeds "
+        f"{EVAL_SEED_BASE}, {EVAL_SEED_BASE + 1}, ... (tune's trials use their own, "
+        f"{TUNE_EVAL_SEED_BASE} on).",
+        "",
+    ]
     estimates = interval_estimates(results.final_returns(), reps, seed)
     header = "| configuration | runs | IQM final return | mean final return |"
     rule = "|---|---|---|---|"
@@ -509,8 +615,11 @@ def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:
         steps = median_estimates(results.to_threshold("steps_to_threshold"), reps, seed)
         # Training seconds, without evaluations and saves; sweeps from before version 0.3
         # recorded only wall time, evaluations included.
-        seconds = ("train_to_threshold_s" if all("train_to_threshold_s" in r for r in summary)
-                   else "wall_to_threshold_s")
+        seconds = (
+            "train_to_threshold_s"
+            if all("train_to_threshold_s" in r for r in summary)
+            else "wall_to_threshold_s"
+        )
         walls = median_estimates(results.to_threshold(seconds), reps, seed)
         kind = "training" if seconds.startswith("train") else "wall-clock"
         header += f" reached {results.threshold:g} | median steps to it | median {kind} s to it |"
@@ -519,13 +628,17 @@ def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:
     for group, rows in results.rows.items():
         counted = len(results.seeds.get(group, []))
         runs = str(counted) if counted == len(rows) else f"{counted} of {len(rows)}"
-        cells = ([estimates[group][stat].format() for stat in ("IQM", "mean")]
-                 if group in estimates else ["no evaluation", "no evaluation"])
+        cells = (
+            [estimates[group][stat].format() for stat in ("IQM", "mean")]
+            if group in estimates
+            else ["no evaluation", "no evaluation"]
+        )
         line = f"| {group} | {runs} | {cells[0]} | {cells[1]} |"
         if results.threshold is not None:
             reached = sum(math.isfinite(_reached(r, "steps_to_threshold")) for r in rows)
-            line += (f" {reached}/{len(rows)} | {steps[group].format()} "
-                     f"| {walls[group].format('.1f')} |")
+            line += (
+                f" {reached}/{len(rows)} | {steps[group].format()} | {walls[group].format('.1f')} |"
+            )
         lines.append(line)
     seeds = sorted({int(r["seed"]) for r in summary})
     return lines + ["", "Seeds: " + ", ".join(map(str, seeds)) + "."]
@@ -533,30 +646,40 @@ def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:
 
 def _comparison_lines(results: SweepResults, baseline: str, reps: int, seed: int) -> list[str]:
     """The table of every other configuration against ``baseline``, seed by seed."""
-    text = [f"Each configuration against {baseline} on the seeds both ran: a seed gives both "
-            "runs the same initial weights, warm-up actions and start states, so the runs are "
-            "paired. *higher / lower*: the seeds on which its final return is higher or lower "
-            f"than {baseline}'s. *Difference*: its final return minus {baseline}'s on each "
-            "seed; the mean and the IQM (25% trimmed mean) of those differences, with 95% "
-            "bootstrap intervals over seeds: an interval that excludes 0 says the change is "
-            "larger than the seeds' spread explains. *P(improvement)*: rliable's probability "
-            "that a run of the configuration has a higher final return than an independent "
-            f"run of {baseline} (0.5: neither tends to be higher), with its bootstrap "
-            "interval; it ignores the pairing."]
-    header = ("| configuration | seeds | higher / lower | mean difference | IQM of the "
-              "differences | P(improvement) |")
+    text = [
+        f"Each configuration against {baseline} on the seeds both ran: a seed gives both "
+        "runs the same initial weights, warm-up actions and start states, so the runs are "
+        "paired. *higher / lower*: the seeds on which its final return is higher or lower "
+        f"than {baseline}'s. *Difference*: its final return minus {baseline}'s on each "
+        "seed; the mean and the IQM (25% trimmed mean) of those differences, with 95% "
+        "bootstrap intervals over seeds: an interval that excludes 0 says the change is "
+        "larger than the seeds' spread explains. *P(improvement)*: rliable's probability "
+        "that a run of the configuration has a higher final return than an independent "
+        f"run of {baseline} (0.5: neither tends to be higher), with its bootstrap "
+        "interval; it ignores the pairing."
+    ]
+    header = (
+        "| configuration | seeds | higher / lower | mean difference | IQM of the "
+        "differences | P(improvement) |"
+    )
     rule = "|---|---|---|---|---|---|"
     if results.threshold is not None:
-        text.append("*Steps to the threshold*: on the seeds where both reached it, the "
-                    "configuration's steps minus the baseline's (negative: faster); the seeds "
-                    "where only one, or neither, reached it are counted, not given a "
-                    "difference (a failed run counts as not reaching it).")
-        header += (" reached by both / only it / only baseline / neither | mean difference "
-                   "in steps | IQM of the differences in steps |")
+        text.append(
+            "*Steps to the threshold*: on the seeds where both reached it, the "
+            "configuration's steps minus the baseline's (negative: faster); the seeds "
+            "where only one, or neither, reached it are counted, not given a "
+            "difference (a failed run counts as not reaching it)."
+        )
+        header += (
+            " reached by both / only it / only baseline / neither | mean difference "
+            "in steps | IQM of the differences in steps |"
+        )
         rule += "---|---|---|"
-    text.append("Overlapping intervals in the table above are not a test; these are, though "
-                "their intervals too are percentile bootstrap intervals, narrower than 95% "
-                "from few seeds (see above).")
+    text.append(
+        "Overlapping intervals in the table above are not a test; these are, though "
+        "their intervals too are percentile bootstrap intervals, narrower than 95% "
+        "from few seeds (see above)."
+    )
     lines = [f"## Paired against {baseline}", "", " ".join(text), "", header, rule]
     for group in results.rows:
         if group != baseline:
@@ -569,14 +692,21 @@ def _comparison_row(comparison: Comparison) -> str:
         return missing if value is None else value.format(spec)
 
     returns, steps = comparison.returns, comparison.steps
-    line = (f"| {comparison.group} | {len(returns.seeds)} | {returns.higher} / {returns.lower} "
-            f"| {estimate(returns.mean, '.1f')} | {estimate(returns.iqm, '.1f')} "
-            f"| {estimate(comparison.improvement, '.2f')} |")
+    line = (
+        f"| {comparison.group} | {len(returns.seeds)} | {returns.higher} / {returns.lower} "
+        f"| {estimate(returns.mean, '.1f')} | {estimate(returns.iqm, '.1f')} "
+        f"| {estimate(comparison.improvement, '.2f')} |"
+    )
     if steps is not None:
-        counts = (len(steps.both.seeds), len(steps.only_group), len(steps.only_baseline),
-                  len(steps.neither))
+        counts = (
+            len(steps.both.seeds),
+            len(steps.only_group),
+            len(steps.only_baseline),
+            len(steps.neither),
+        )
         none = "no seed reached by both"
-        line += (" " + " / ".join(map(str, counts))
-                 + f" | {estimate(steps.both.mean, '.0f', none)} "
-                 f"| {estimate(steps.both.iqm, '.0f', none)} |")
+        line += (
+            " " + " / ".join(map(str, counts)) + f" | {estimate(steps.both.mean, '.0f', none)} "
+            f"| {estimate(steps.both.iqm, '.0f', none)} |"
+        )
     return line

@@ -32,7 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ddpg_tutorial.config import Config, get_preset, parse_values
+from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.source import code_digest
@@ -42,9 +42,24 @@ from ddpg_tutorial.training_state import STATE_FILE
 SWEEP_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
 LOG_FILE = "train.log"
-SUMMARY_COLUMNS = ["group", "algorithm", "preset", "overrides", "seed", "env_id", "status",
-                   "env_steps", "final_return", "steps_to_threshold", "wall_to_threshold_s",
-                   "wall_s", "train_to_threshold_s", "train_s", "code", "folder"]
+SUMMARY_COLUMNS = [
+    "group",
+    "algorithm",
+    "preset",
+    "overrides",
+    "seed",
+    "env_id",
+    "status",
+    "env_steps",
+    "final_return",
+    "steps_to_threshold",
+    "wall_to_threshold_s",
+    "wall_s",
+    "train_to_threshold_s",
+    "train_s",
+    "code",
+    "folder",
+]
 
 
 @dataclass(frozen=True)
@@ -67,29 +82,54 @@ class RunSpec:
 
     def record(self) -> dict[str, Any]:
         """What the run's ``config.json`` holds, but for the code digest."""
-        return {"env_id": self.env_id, "algorithm": self.algorithm, "seed": self.seed,
-                **self.config().to_dict()}
+        return {
+            "env_id": self.env_id,
+            "algorithm": self.algorithm,
+            "seed": self.seed,
+            **self.config().to_dict(),
+        }
 
     def train_command(self, out: Path) -> list[str]:
         """The ``ddpg-tutorial train`` arguments that start (or resume) this run."""
         folder = self.folder(out)
         if (folder / STATE_FILE).is_file():
-            return ["train", "--resume", str(folder), "--no-progress", "--no-gif",
-                    "--threads", "1"]
-        sets = [arg for field, value in self.overrides
-                for arg in ("--set", f"{field}={_text(value)}")]
+            return ["train", "--resume", str(folder), "--no-progress", "--no-gif", "--threads", "1"]
+        sets = [
+            arg for field, value in self.overrides for arg in ("--set", f"{field}={_text(value)}")
+        ]
         # --overwrite: whatever is in the folder is a run that died before saving anything.
-        return ["train", "--env", self.env_id, "--algo", self.algorithm, "--preset", self.preset,
-                "--seed", str(self.seed), *sets, "--out", str(folder), "--overwrite",
-                "--no-progress", "--no-gif", "--threads", "1"]
+        return [
+            "train",
+            "--env",
+            self.env_id,
+            "--algo",
+            self.algorithm,
+            "--preset",
+            self.preset,
+            "--seed",
+            str(self.seed),
+            *sets,
+            "--out",
+            str(folder),
+            "--overwrite",
+            "--no-progress",
+            "--no-gif",
+            "--threads",
+            "1",
+        ]
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
-              overrides: dict[str, list[Any]], seeds: Sequence[int]) -> list[RunSpec]:
+def make_grid(
+    env_id: str,
+    algorithms: Sequence[str],
+    presets: Sequence[str],
+    overrides: dict[str, list[Any]],
+    seeds: Sequence[int],
+) -> list[RunSpec]:
     """Every combination of algorithm, preset and override values, times every seed. A field
     with several values is an axis of the grid and appears in the group's name
     (``td3-fast-tau=0.01``); a field with one value applies to every run and does not.
@@ -101,7 +141,8 @@ def make_grid(env_id: str, algorithms: Sequence[str], presets: Sequence[str],
     axes = [field for field, values in overrides.items() if len(values) > 1]
     specs, configs = [], {}
     for algorithm, preset, values in itertools.product(
-            algorithms, presets, itertools.product(*overrides.values())):
+        algorithms, presets, itertools.product(*overrides.values())
+    ):
         chosen = tuple(zip(overrides, values))
         name = "-".join([algorithm, preset, *(f"{f}={_text(v)}" for f, v in chosen if f in axes)])
         group_specs = [RunSpec(env_id, algorithm, preset, chosen, seed, name) for seed in seeds]
@@ -116,11 +157,15 @@ def _check_new_configuration(name: str, config: Config, earlier: dict[str, Confi
     """Refuse a configuration (or a group name) that the grid already holds."""
     same = next((n for n, c in earlier.items() if n == name or c == config), None)
     if same == name:
-        raise DDPGError(f"the grid holds the configuration '{name}' twice (after parsing the "
-                        "values); give each --algo, --preset and --set value once")
+        raise DDPGError(
+            f"the grid holds the configuration '{name}' twice (after parsing the "
+            "values); give each --algo, --preset and --set value once"
+        )
     if same is not None:
-        raise DDPGError(f"the grid's configurations '{same}' and '{name}' are the same after "
-                        "parsing the values; give each --algo, --preset and --set value once")
+        raise DDPGError(
+            f"the grid's configurations '{same}' and '{name}' are the same after "
+            "parsing the values; give each --algo, --preset and --set value once"
+        )
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -131,11 +176,14 @@ def parse_seeds(text: str) -> list[int]:
         try:
             low, high = (int(first), int(last)) if sep else (int(first), int(first))
         except ValueError:
-            raise DDPGError(f"--seeds takes numbers and ranges such as 100-109 or 0,1,2; "
-                            f"got '{text}'") from None
+            raise DDPGError(
+                f"--seeds takes numbers and ranges such as 100-109 or 0,1,2; got '{text}'"
+            ) from None
         if high < low:
-            raise DDPGError(f"--seeds has a reversed range '{part.strip()}'; write it "
-                            f"low-high, e.g. {high}-{low}")
+            raise DDPGError(
+                f"--seeds has a reversed range '{part.strip()}'; write it "
+                f"low-high, e.g. {high}-{low}"
+            )
         seeds += list(range(low, high + 1))
     if len(set(seeds)) != len(seeds):
         raise DDPGError(f"--seeds lists a seed twice: '{text}'")
@@ -144,6 +192,7 @@ def parse_seeds(text: str) -> list[int]:
 
 # The state of a run folder ------------------------------------------------------------------
 
+
 def is_finished(folder: Path) -> bool:
     """Whether the run in ``folder`` trained all its steps (and so left no training state)."""
     try:
@@ -151,8 +200,12 @@ def is_finished(folder: Path) -> bool:
         rows = read_evaluations(folder)
     except (OSError, ValueError, KeyError):
         return False
-    return (not (folder / STATE_FILE).exists() and (folder / AGENT_FILE).is_file()
-            and bool(rows) and rows[-1]["env_steps"] >= total)
+    return (
+        not (folder / STATE_FILE).exists()
+        and (folder / AGENT_FILE).is_file()
+        and bool(rows)
+        and rows[-1]["env_steps"] >= total
+    )
 
 
 def read_evaluations(folder: Path) -> list[dict[str, float]]:
@@ -168,12 +221,16 @@ def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:
     saved = json.loads(path.read_text())
     wanted = spec.config().to_dict()
     if any(saved.get(k) != v for k, v in wanted.items()) or saved.get("env_id") != spec.env_id:
-        raise DDPGError(f"'{path.parent}' holds a run of another configuration than this "
-                        "sweep's; choose another --out, or delete that folder")
+        raise DDPGError(
+            f"'{path.parent}' holds a run of another configuration than this "
+            "sweep's; choose another --out, or delete that folder"
+        )
     if saved.get("code") != code:  # kept, it would mix two versions of the code in one sweep
-        raise DDPGError(f"'{path.parent}' holds a run made by other library code (digest "
-                        f"{saved.get('code')}, now {code}); choose another --out, or "
-                        "delete that folder to train it again")
+        raise DDPGError(
+            f"'{path.parent}' holds a run made by other library code (digest "
+            f"{saved.get('code')}, now {code}); choose another --out, or "
+            "delete that folder to train it again"
+        )
 
 
 # Running ------------------------------------------------------------------------------------
@@ -232,8 +289,11 @@ class _Runner:
             for process in self.running:
                 process.send_signal(signum)  # a second signal stops a run at once
         if first:
-            print(f"\n{signal.Signals(signum).name}: the running runs finish their episode "
-                  "and save; run the same command again to continue", file=sys.stderr)
+            print(
+                f"\n{signal.Signals(signum).name}: the running runs finish their episode "
+                "and save; run the same command again to continue",
+                file=sys.stderr,
+            )
 
     def run(self, spec: RunSpec) -> str:
         folder = spec.folder(self.out)
@@ -246,9 +306,13 @@ class _Runner:
                 # A session of its own: a Ctrl-C in the terminal reaches only the sweep, which
                 # passes it on once (two would stop the run before it saves).
                 # preexec_fn with threads: safe here, it calls no Python code that locks.
-                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True,
-                                           preexec_fn=self.preexec)  # noqa: PLW1509
+                process = subprocess.Popen(
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=self.preexec,
+                )  # noqa: PLW1509
                 self.running.add(process)
             code = process.wait()
         with self.lock:
@@ -258,8 +322,13 @@ class _Runner:
         return "stopped" if self.signal is not None else "failed"
 
 
-def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
-          threshold: float | None = None, progress: bool = True) -> list[dict[str, Any]]:
+def sweep(
+    specs: Sequence[RunSpec],
+    out: str | Path,
+    jobs: int | None = None,
+    threshold: float | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """Run every spec not finished yet in ``out``, ``jobs`` processes at a time (default: one
     per core), then write ``summary.csv``; return its rows. ``threshold``: a return whose
     first reaching (steps and wall time) the summary records, e.g. -200 on Pendulum-v1.
@@ -270,8 +339,10 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
     Ctrl-C or SIGTERM, once the running runs saved."""
     out = Path(out)
     if len({(spec.group, spec.seed) for spec in specs}) < len(specs):
-        raise DDPGError("the sweep lists a run (configuration and seed) twice; give each once, "
-                        "so that two processes never train one folder")
+        raise DDPGError(
+            "the sweep lists a run (configuration and seed) twice; give each once, "
+            "so that two processes never train one folder"
+        )
     if out.exists() and not out.is_dir():
         raise DDPGError(f"--out '{out}' is a file, not a folder; give the sweep a folder")
     jobs = available_cores() if jobs is None else jobs
@@ -290,9 +361,16 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
         handlers = {s: signal.signal(s, runner.stop) for s in (signal.SIGINT, signal.SIGTERM)}
     failed = []
     try:
-        with tqdm(total=len(specs), initial=len(specs) - len(todo), unit="run",
-                  disable=not progress, dynamic_ncols=True) as bar, \
-                ThreadPoolExecutor(jobs) as pool:
+        with (
+            tqdm(
+                total=len(specs),
+                initial=len(specs) - len(todo),
+                unit="run",
+                disable=not progress,
+                dynamic_ncols=True,
+            ) as bar,
+            ThreadPoolExecutor(jobs) as pool,
+        ):
             futures = {pool.submit(runner.run, spec): spec for spec in todo}
             for future in as_completed(futures):
                 status = future.result()
@@ -307,8 +385,10 @@ def sweep(specs: Sequence[RunSpec], out: str | Path, jobs: int | None = None,
         raise SweepStopped(runner.signal)
     failed = [spec.folder(out) for spec in failed]
     if failed:
-        raise DDPGError(f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
-                        + (" and the others' train.log" if len(failed) > 1 else ""))
+        raise DDPGError(
+            f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
+            + (" and the others' train.log" if len(failed) > 1 else "")
+        )
     return rows
 
 
@@ -320,19 +400,34 @@ def available_cores() -> int:
 
 
 def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:
-    groups = {spec.group: {"env_id": spec.env_id, "algorithm": spec.algorithm,
-                           "preset": spec.preset, "overrides": dict(spec.overrides)}
-              for spec in specs}
-    data = {"env_id": specs[0].env_id, "threshold": threshold, "groups": groups,
-            "seeds": sorted({spec.seed for spec in specs})}
+    groups = {
+        spec.group: {
+            "env_id": spec.env_id,
+            "algorithm": spec.algorithm,
+            "preset": spec.preset,
+            "overrides": dict(spec.overrides),
+        }
+        for spec in specs
+    }
+    data = {
+        "env_id": specs[0].env_id,
+        "threshold": threshold,
+        "groups": groups,
+        "seeds": sorted({spec.seed for spec in specs}),
+    }
     text = json.dumps(data, indent=1) + "\n"
     atomic_write(out / SWEEP_FILE, lambda f: f.write(text.encode()))
 
 
 # The summary --------------------------------------------------------------------------------
 
-def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None = None,
-              failed: Collection[RunSpec] = ()) -> list[dict[str, Any]]:
+
+def summarise(
+    specs: Sequence[RunSpec],
+    out: str | Path,
+    threshold: float | None = None,
+    failed: Collection[RunSpec] = (),
+) -> list[dict[str, Any]]:
     """One row per run (``SUMMARY_COLUMNS``), from the files in its folder; also written to
     ``out/summary.csv``. A run not finished has the status 'failed' (if in ``failed``),
     'interrupted' or 'not started', and the numbers of its last evaluation, if any."""
@@ -344,26 +439,41 @@ def summarise(specs: Sequence[RunSpec], out: str | Path, threshold: float | None
             evaluations = read_evaluations(folder)
         except OSError:
             evaluations = []
-        status = ("finished" if is_finished(folder) else "failed" if spec in failed else
-                  "interrupted" if (folder / STATE_FILE).exists() else "not started")
-        reached = next((e for e in evaluations
-                        if threshold is not None and e["mean_return"] >= threshold), None)
+        status = (
+            "finished"
+            if is_finished(folder)
+            else "failed"
+            if spec in failed
+            else "interrupted"
+            if (folder / STATE_FILE).exists()
+            else "not started"
+        )
+        reached = next(
+            (e for e in evaluations if threshold is not None and e["mean_return"] >= threshold),
+            None,
+        )
         last = evaluations[-1] if evaluations else None
-        rows.append({
-            "group": spec.group, "algorithm": spec.algorithm, "preset": spec.preset,
-            "overrides": json.dumps(dict(spec.overrides)), "seed": spec.seed,
-            "env_id": spec.env_id, "status": status,
-            "env_steps": int(last["env_steps"]) if last else 0,
-            "final_return": last["mean_return"] if last else math.nan,
-            "steps_to_threshold": int(reached["env_steps"]) if reached else "",
-            "wall_to_threshold_s": reached["wall_time_s"] if reached else "",
-            "wall_s": last["wall_time_s"] if last else math.nan,
-            # training alone: no evaluations or saves (files from before 0.3 lack the column)
-            "train_to_threshold_s": reached.get("train_time_s", "") if reached else "",
-            "train_s": last.get("train_time_s", math.nan) if last else math.nan,
-            "code": saved_code_digest(folder),
-            "folder": folder.relative_to(out).as_posix(),
-        })
+        rows.append(
+            {
+                "group": spec.group,
+                "algorithm": spec.algorithm,
+                "preset": spec.preset,
+                "overrides": json.dumps(dict(spec.overrides)),
+                "seed": spec.seed,
+                "env_id": spec.env_id,
+                "status": status,
+                "env_steps": int(last["env_steps"]) if last else 0,
+                "final_return": last["mean_return"] if last else math.nan,
+                "steps_to_threshold": int(reached["env_steps"]) if reached else "",
+                "wall_to_threshold_s": reached["wall_time_s"] if reached else "",
+                "wall_s": last["wall_time_s"] if last else math.nan,
+                # training alone: no evaluations or saves (files from before 0.3 lack the column)
+                "train_to_threshold_s": reached.get("train_time_s", "") if reached else "",
+                "train_s": last.get("train_time_s", math.nan) if last else math.nan,
+                "code": saved_code_digest(folder),
+                "folder": folder.relative_to(out).as_posix(),
+            }
+        )
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, SUMMARY_COLUMNS)
     writer.writeheader()
@@ -391,18 +501,28 @@ def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) ->
         shutil.copyfile(out / name, dest / name)
 
 
-def make_kept_sweep(description: str, specs: Sequence[RunSpec], dest: str | Path,
-                    default_work: str | Path, threshold: float | None = None,
-                    argv: Sequence[str] | None = None) -> None:
+def make_kept_sweep(
+    description: str,
+    specs: Sequence[RunSpec],
+    dest: str | Path,
+    default_work: str | Path,
+    threshold: float | None = None,
+    argv: Sequence[str] | None = None,
+) -> None:
     """The command line of a script that makes a sweep kept under version control (the book's
     stored runs): ``--work DIR`` (default ``default_work``) is the sweep folder the runs train
     in, ``--jobs N`` the runs at a time. Runs :func:`sweep` there (a stopped script continues),
     then :func:`keep_results` into ``dest``."""
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path(default_work),
-                        help="the sweep folder the runs train in (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="runs at a time (default: one per core)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(default_work),
+        help="the sweep folder the runs train in (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="runs at a time (default: one per core)"
+    )
     args = parser.parse_args(argv)
     print(f"code digest {code_digest()}; training in {args.work}", flush=True)
     sweep(specs, args.work, args.jobs, threshold=threshold)

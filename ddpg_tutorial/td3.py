@@ -39,8 +39,15 @@ class TD3Agent(DDPGAgent):
     algorithm = "td3"
     critic_class = TwinCritic
 
-    def __init__(self, obs_dim: int, action_low: np.ndarray, action_high: np.ndarray,
-                 config: TD3Config, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: TD3Config,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
         super().__init__(obs_dim, action_low, action_high, config, seed, device)
         self.updates = 0  # critic updates so far: every policy_delay-th also moves the actor
         self._low = torch.as_tensor(self.action_low, device=self.device)
@@ -64,8 +71,9 @@ class TD3Agent(DDPGAgent):
         # low, high), eps ~ N(0, I), sigma = target_noise and c = target_noise_clip.
         with torch.no_grad():
             eps = torch.randn(batch.action.shape, generator=self.generator, device=self.device)
-            smoothing = (cfg.target_noise * eps).clamp(-cfg.target_noise_clip,
-                                                       cfg.target_noise_clip)
+            smoothing = (cfg.target_noise * eps).clamp(
+                -cfg.target_noise_clip, cfg.target_noise_clip
+            )
             next_action = self.actor_target(batch.next_obs) + self._half_range * smoothing
             next_action = next_action.clamp(self._low, self._high)
             next_q1, next_q2 = self.critic_target(batch.next_obs, next_action)

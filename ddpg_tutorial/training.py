@@ -26,7 +26,11 @@ from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import stream_seeds
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training_state import (
-    REPLAY_DIR, STATE_FILE, TRAINING_STATE_FORMAT, load_training_state, save_training_state,
+    REPLAY_DIR,
+    STATE_FILE,
+    TRAINING_STATE_FORMAT,
+    load_training_state,
+    save_training_state,
 )
 
 AGENT_FILE = "agent.pt"
@@ -78,11 +82,18 @@ class Trainer:
     its trials start states of their own).
     """
 
-    def __init__(self, env_id: str, config: Config, seed: int = 0, device: str = "cpu",
-                 out_dir: str | Path | None = None, progress: bool = True,
-                 save_every: int | None = None,
-                 tensorboard_dir: str | Path | None = None,
-                 eval_seed_base: int = EVAL_SEED_BASE) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        config: Config,
+        seed: int = 0,
+        device: str = "cpu",
+        out_dir: str | Path | None = None,
+        progress: bool = True,
+        save_every: int | None = None,
+        tensorboard_dir: str | Path | None = None,
+        eval_seed_base: int = EVAL_SEED_BASE,
+    ) -> None:
         self.config, self.seed, self.progress = config, seed, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.folder_lock = FolderLock(self.out_dir) if self.out_dir is not None else None
@@ -97,10 +108,21 @@ class Trainer:
         self.eval_seeds = eval_seeds(config.eval_episodes, eval_seed_base)
         seeds = stream_seeds(seed)  # independent streams, one per use
         self.env_seed = seeds["env"]
-        self.agent = make_agent(self.spec.obs_dim, self.spec.action_low, self.spec.action_high,
-                                config, seed=seed, device=device)
-        self.buffer = ReplayBuffer(config.buffer_size, self.spec.obs_dim, self.spec.act_dim,
-                                   seed=seeds["replay"], device=self.agent.device)
+        self.agent = make_agent(
+            self.spec.obs_dim,
+            self.spec.action_low,
+            self.spec.action_high,
+            config,
+            seed=seed,
+            device=device,
+        )
+        self.buffer = ReplayBuffer(
+            config.buffer_size,
+            self.spec.obs_dim,
+            self.spec.act_dim,
+            seed=seeds["replay"],
+            device=self.agent.device,
+        )
         self.warmup_rng = np.random.default_rng(seeds["warmup"])
         self.history = History()
         self.step = 0
@@ -126,8 +148,13 @@ class Trainer:
         with self._holding_files():  # TensorBoard's writer, and the run folder locked
             self._start()
             start = time.perf_counter() - self.elapsed_s
-            bar = tqdm(total=cfg.total_steps, initial=self.step, disable=not self.progress,
-                       unit="step", dynamic_ncols=True)
+            bar = tqdm(
+                total=cfg.total_steps,
+                initial=self.step,
+                disable=not self.progress,
+                unit="step",
+                dynamic_ncols=True,
+            )
             obs, _ = env.reset(seed=self.env_seed if self.step == 0 else None)
             agent.start_episode()
             episode_return, episode_length, metrics = 0.0, 0, MetricSums()
@@ -144,8 +171,11 @@ class Trainer:
                 self.step += 1
                 bar.update()
 
-                if (self.step > cfg.warmup_steps and self.step % cfg.update_every == 0
-                        and len(buffer) >= cfg.batch_size):
+                if (
+                    self.step > cfg.warmup_steps
+                    and self.step % cfg.update_every == 0
+                    and len(buffer) >= cfg.batch_size
+                ):
                     metrics.add(agent.update(buffer.sample(cfg.batch_size)))
 
                 if terminated or truncated:
@@ -161,8 +191,9 @@ class Trainer:
                     self.overhead_s += time.perf_counter() - evaluating
                     if stop_when is not None and stop_when(self.history):
                         self.request_stop()
-                    bar.set_postfix(eval=f"{self.history.evaluations[-1].mean_return:.0f}",
-                                    refresh=False)
+                    bar.set_postfix(
+                        eval=f"{self.history.evaluations[-1].mean_return:.0f}", refresh=False
+                    )
 
                 if obs is None and self.step < cfg.total_steps:
                     self.elapsed_s = time.perf_counter() - start
@@ -180,15 +211,14 @@ class Trainer:
         return self.history
 
     def request_stop(self) -> None:
-        """Ask :meth:`run` to stop at the end of the current episode (safe from a signal handler)."""
+        """Ask :meth:`run` to stop at the end of the current episode (safe in a signal handler)."""
         self.stop_requested = True
 
     # What the loop records ------------------------------------------------------------------
 
     def _end_episode(self, episode_return: float, length: int, metrics: MetricSums) -> None:
         self.history.episodes.append(EpisodeRecord(self.step, episode_return, length))
-        self._log_scalars({"train/episode_return": episode_return,
-                           "train/episode_length": length})
+        self._log_scalars({"train/episode_return": episode_return, "train/episode_length": length})
         if metrics.counts:
             self._check_finite(metrics)
             record = LossRecord(self.step, metrics.means())
@@ -198,9 +228,11 @@ class Trainer:
     def _check_finite(self, metrics: MetricSums) -> None:
         if metrics.finite():
             return
-        kept = (f"the last good checkpoint is {self.out_dir / AGENT_FILE}"
-                if self.out_dir is not None and (self.out_dir / AGENT_FILE).exists()
-                else "no checkpoint was written yet")
+        kept = (
+            f"the last good checkpoint is {self.out_dir / AGENT_FILE}"
+            if self.out_dir is not None and (self.out_dir / AGENT_FILE).exists()
+            else "no checkpoint was written yet"
+        )
         sums = ", ".join(f"{name} {float(total)}" for name, total in metrics.sums.items())
         raise TrainingDiverged(
             f"training diverged before step {self.step}: summed {sums}; {kept}; "
@@ -211,14 +243,24 @@ class Trainer:
         result = evaluate(self.agent.act, self.eval_envs, self.eval_seeds, self.config.gamma)
         returns = result.returns
         q_estimate = float(self.agent.estimate_value(result.first_obs).mean())
-        record = EvalRecord(self.step, wall_time_s, float(returns.mean()), float(returns.std()),
-                            q_estimate, float(result.discounted_returns.mean()),
-                            wall_time_s - self.overhead_s)
+        record = EvalRecord(
+            self.step,
+            wall_time_s,
+            float(returns.mean()),
+            float(returns.std()),
+            q_estimate,
+            float(result.discounted_returns.mean()),
+            wall_time_s - self.overhead_s,
+        )
         self.history.evaluations.append(record)
-        self._log_scalars({"eval/mean_return": record.mean_return,
-                           "eval/std_return": record.std_return,
-                           "eval/q_estimate": record.q_estimate,
-                           "eval/discounted_return": record.discounted_return})
+        self._log_scalars(
+            {
+                "eval/mean_return": record.mean_return,
+                "eval/std_return": record.std_return,
+                "eval/q_estimate": record.q_estimate,
+                "eval/discounted_return": record.discounted_return,
+            }
+        )
         if self.out_dir is not None:
             self.history.write_csv(self.out_dir)
             save_agent(self.out_dir / AGENT_FILE, self.agent, self.spec)
@@ -239,8 +281,9 @@ class Trainer:
         self._tensorboard = None
         if self.tensorboard_dir is not None:
             # Events after the saved step came from a run that died later: hide them.
-            self._tensorboard = open_tensorboard(self.tensorboard_dir,
-                                                 purge_step=self.step + 1 if self.step else None)
+            self._tensorboard = open_tensorboard(
+                self.tensorboard_dir, purge_step=self.step + 1 if self.step else None
+            )
         try:
             if self.folder_lock is not None and not self.folder_lock.held:
                 make_folder(self.folder_lock.folder)
@@ -321,17 +364,25 @@ class Trainer:
         return trainer
 
     @classmethod
-    def _from_state(cls, state: dict, out_dir: str | Path, device: str,
-                    progress: bool) -> Trainer:
+    def _from_state(cls, state: dict, out_dir: str | Path, device: str, progress: bool) -> Trainer:
         saved = state["agent"]
         config = config_from_dict(saved.get("algorithm", "ddpg"), saved["config"])
-        trainer = cls(saved["env_id"], config, state["seed"], device, out_dir, progress,
-                      state.get("save_every"), state.get("tensorboard_dir"),
-                      state.get("eval_seed_base", EVAL_SEED_BASE))
+        trainer = cls(
+            saved["env_id"],
+            config,
+            state["seed"],
+            device,
+            out_dir,
+            progress,
+            state.get("save_every"),
+            state.get("tensorboard_dir"),
+            state.get("eval_seed_base", EVAL_SEED_BASE),
+        )
         if not load_agent_state(trainer.agent, saved["state"]):
             # States before 0.3 do not name the device; the other kind is the one it was.
             trainer.moved_from = state.get("device") or (
-                "cuda" if trainer.agent.device.type == "cpu" else "cpu")
+                "cuda" if trainer.agent.device.type == "cpu" else "cpu"
+            )
             state["buffer"].pop("generator", None)
         if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
             trainer.agent.noise.load_state_dict(state["noise"])
@@ -353,7 +404,8 @@ class Trainer:
 
         For a run resumed on another kind of device, where its generator states do not fit."""
         agent_seed, replay_seed = np.random.SeedSequence([self.seed, self.step]).generate_state(
-            2, np.uint64)
+            2, np.uint64
+        )
         self.agent.generator.manual_seed(int(agent_seed))
         self.buffer.generator.manual_seed(int(replay_seed))
 
@@ -364,17 +416,27 @@ def open_tensorboard(log_dir: str | Path, purge_step: int | None):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise DDPGError("--tensorboard needs the tensorboard package: "
-                        "in a clone of the repository, pip install -e '.[tensorboard]'") from None
+        raise DDPGError(
+            "--tensorboard needs the tensorboard package: "
+            "in a clone of the repository, pip install -e '.[tensorboard]'"
+        ) from None
     try:
         return SummaryWriter(str(log_dir), purge_step=purge_step)
     except OSError as err:
-        raise DDPGError(f"cannot write TensorBoard logs to '{log_dir}' ({err.strerror}); "
-                        "choose a writable --tensorboard folder") from None
+        raise DDPGError(
+            f"cannot write TensorBoard logs to '{log_dir}' ({err.strerror}); "
+            "choose a writable --tensorboard folder"
+        ) from None
 
 
-def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",
-          out_dir: str | Path | None = None, progress: bool = True) -> tuple[Agent, History]:
+def train(
+    env_id: str,
+    config: Config,
+    seed: int = 0,
+    device: str = "cpu",
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[Agent, History]:
     """Train on ``env_id`` for ``config.total_steps`` steps with the algorithm of ``config``
     (DDPG, TD3 or SAC); return the agent and the history.
 
@@ -388,8 +450,19 @@ def train(env_id: str, config: Config, seed: int = 0, device: str = "cpu",
 def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) -> None:
     """``config.json``: the environment, the algorithm, the seed, every hyperparameter, and the
     digest of the code that decides the run's numbers (:func:`.source.code_digest`)."""
-    text = json.dumps({"env_id": env_id, "algorithm": config.algorithm, "seed": seed,
-                       **config.to_dict(), "code": code_digest()}, indent=2) + "\n"
+    text = (
+        json.dumps(
+            {
+                "env_id": env_id,
+                "algorithm": config.algorithm,
+                "seed": seed,
+                **config.to_dict(),
+                "code": code_digest(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))
 
 

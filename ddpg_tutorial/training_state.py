@@ -43,8 +43,10 @@ def save_training_state(folder: str | Path, state: dict, buffer: ReplayBuffer) -
     saved_until = chunks[-1][1] if chunks else oldest
     start = max(saved_until, oldest)
     if buffer.added > start:
-        atomic_save({"format": CHUNK_FORMAT, "rows": buffer.rows(start, buffer.added)},
-                    chunk_path(folder, start, buffer.added))
+        atomic_save(
+            {"format": CHUNK_FORMAT, "rows": buffer.rows(start, buffer.added)},
+            chunk_path(folder, start, buffer.added),
+        )
         chunks.append((start, buffer.added))
     state["replay_chunks"] = chunks
     atomic_save(state, folder / STATE_FILE)
@@ -62,8 +64,9 @@ def load_training_state(folder: str | Path) -> dict:
     folder = Path(folder)
     for where in (folder, folder / REPLAY_DIR):  # left by a process killed mid-write
         remove_temporary_files(where)
-    state = safe_load(folder / STATE_FILE, "a training state", TRAINING_STATE_FORMAT,
-                      OLD_TRAINING_STATE_FORMAT)
+    state = safe_load(
+        folder / STATE_FILE, "a training state", TRAINING_STATE_FORMAT, OLD_TRAINING_STATE_FORMAT
+    )
     if state["format"] == OLD_TRAINING_STATE_FORMAT:
         return _upgrade_0_1_0(state)
     buffer = state["buffer"]
@@ -71,7 +74,7 @@ def load_training_state(folder: str | Path) -> dict:
     parts = []
     for start, stop in state["replay_chunks"]:
         rows = safe_load(chunk_path(folder, start, stop), "a replay chunk", CHUNK_FORMAT)["rows"]
-        parts.append(rows[max(oldest - start, 0):])
+        parts.append(rows[max(oldest - start, 0) :])
     buffer["rows"] = torch.cat(parts) if parts else torch.zeros((0, 0))
     return state
 
@@ -81,11 +84,15 @@ def _upgrade_0_1_0(old: dict) -> dict:
     become a torch generator, so replay sampling starts a new stream from the run's seed;
     everything else (networks, optimisers, transitions, noise, counters, history) carries over."""
     b = old["buffer"]
-    fields = torch.cat([b[name] for name in ("obs", "action", "reward", "next_obs",
-                                             "terminated")], dim=1)
+    fields = torch.cat(
+        [b[name] for name in ("obs", "action", "reward", "next_obs", "terminated")], dim=1
+    )
     # 0.1.0 stored the ring as it was: oldest first is position..end, then 0..position.
     n, position = b["size"], b["position"]
     rows = torch.cat([fields[position:n], fields[:position]]) if n == b["capacity"] else fields
-    return {**old, "format": TRAINING_STATE_FORMAT,
-            "buffer": {"capacity": b["capacity"], "added": old["step"], "rows": rows},
-            "replay_chunks": []}
+    return {
+        **old,
+        "format": TRAINING_STATE_FORMAT,
+        "buffer": {"capacity": b["capacity"], "added": old["step"], "rows": rows},
+        "replay_chunks": [],
+    }

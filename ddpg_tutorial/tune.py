@@ -117,8 +117,9 @@ def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[in
 
     for seed in seeds:
         try:
-            Trainer(env_id, config, seed=seed, progress=False,
-                    eval_seed_base=TUNE_EVAL_SEED_BASE).run(stop_when=after_evaluation)
+            Trainer(
+                env_id, config, seed=seed, progress=False, eval_seed_base=TUNE_EVAL_SEED_BASE
+            ).run(stop_when=after_evaluation)
         except DDPGError as error:  # above all TrainingDiverged
             trial.set_user_attr("error", str(error))
             raise
@@ -127,10 +128,19 @@ def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[in
     return float(np.mean(returns))
 
 
-def tune(env_id: str, algorithm: str = "ddpg", preset: str = "fast", *,
-         seeds: Sequence[int] = (0, 1, 2), trials: int = 50, storage: str = DEFAULT_STORAGE,
-         study_name: str | None = None, jobs: int = 1, fixed: Mapping[str, Any] | None = None,
-         sampler_seed: int | None = None) -> optuna.Study:
+def tune(
+    env_id: str,
+    algorithm: str = "ddpg",
+    preset: str = "fast",
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    trials: int = 50,
+    storage: str = DEFAULT_STORAGE,
+    study_name: str | None = None,
+    jobs: int = 1,
+    fixed: Mapping[str, Any] | None = None,
+    sampler_seed: int | None = None,
+) -> optuna.Study:
     """Search the hyperparameters of ``algorithm`` on ``env_id`` until the study in
     ``storage`` holds ``trials`` finished (complete or pruned) trials; return the study.
 
@@ -146,20 +156,29 @@ def tune(env_id: str, algorithm: str = "ddpg", preset: str = "fast", *,
     several machines) seeds each worker at random. Prints one line per trial.
     """
     if trials < 1 or jobs < 1 or not seeds:
-        raise DDPGError(f"tuning needs trials >= 1, jobs >= 1 and a seed, got trials={trials}, "
-                        f"jobs={jobs}, seeds={list(seeds)}")
+        raise DDPGError(
+            f"tuning needs trials >= 1, jobs >= 1 and a seed, got trials={trials}, "
+            f"jobs={jobs}, seeds={list(seeds)}"
+        )
     base = get_preset(preset, algorithm).replace(**(fixed or {}))
     with _quiet_optuna():  # the fields the search sets, from a trial of a throwaway study
-        tuned = sorted(set(fixed or {}) & set(search_space(optuna.create_study().ask(),
-                                                           algorithm)))
+        tuned = sorted(set(fixed or {}) & set(search_space(optuna.create_study().ask(), algorithm)))
     if tuned:
-        raise DDPGError(f"the search tunes these fields, which cannot also be fixed: "
-                        f"{', '.join(tuned)}")
+        raise DDPGError(
+            f"the search tunes these fields, which cannot also be fixed: {', '.join(tuned)}"
+        )
     env = make_env(env_id)  # a clear error now, not a failure in every trial
     check_env(env, env_id)
     env.close()
-    search = _Search(env_id, preset, base, tuple(seeds), trials, storage,
-                     study_name or f"{env_id}-{algorithm}-{preset}")
+    search = _Search(
+        env_id,
+        preset,
+        base,
+        tuple(seeds),
+        trials,
+        storage,
+        study_name or f"{env_id}-{algorithm}-{preset}",
+    )
     with _quiet_optuna():
         study = search.open_study(0, sampler_seed)  # creates the tables before any worker
         if jobs == 1:
@@ -176,16 +195,18 @@ def best_trial(study: optuna.Study) -> FrozenTrial:
         return study.best_trial
     except ValueError:  # Optuna's "Record does not exist" or "No trials are completed yet"
         count = Counter(trial.state for trial in study.get_trials(deepcopy=False))
-        raise DDPGError(f"study '{study.study_name}' has no complete trial, so no best "
-                        f"configuration ({count[TrialState.PRUNED]} pruned, "
-                        f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
-                        ) from None
+        raise DDPGError(
+            f"study '{study.study_name}' has no complete trial, so no best "
+            f"configuration ({count[TrialState.PRUNED]} pruned, "
+            f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
+        ) from None
 
 
 def best_config(study: optuna.Study) -> Config:
     """The config of the best complete trial of a study that :func:`tune` made."""
-    return config_from_dict(study.user_attrs["settings"]["algorithm"],
-                            best_trial(study).user_attrs["config"])
+    return config_from_dict(
+        study.user_attrs["settings"]["algorithm"], best_trial(study).user_attrs["config"]
+    )
 
 
 def best_flags(study: optuna.Study) -> list[str]:
@@ -194,8 +215,14 @@ def best_flags(study: optuna.Study) -> list[str]:
     preset (``shlex.join`` quotes them for a shell)."""
     settings = study.user_attrs["settings"]
     preset = get_preset(settings["preset"], settings["algorithm"]).to_dict()
-    flags = ["--env", settings["env_id"], "--algo", settings["algorithm"],
-             "--preset", settings["preset"]]
+    flags = [
+        "--env",
+        settings["env_id"],
+        "--algo",
+        settings["algorithm"],
+        "--preset",
+        settings["preset"],
+    ]
     for field, value in best_config(study).to_dict().items():
         if value != preset[field]:
             flags += ["--set", f"{field}={json.dumps(value, separators=(',', ':'))}"]
@@ -206,11 +233,20 @@ def write_best(study: optuna.Study, path: str | Path) -> Config:
     """Write the best trial to ``path`` as JSON (its number and score, the ``ddpg-tutorial
     train`` command that reproduces its config, and the config); return the config."""
     best, config = best_trial(study), best_config(study)
-    text = json.dumps({
-        "study_name": study.study_name, "trial": best.number, "value": best.value,
-        "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
-        "algorithm": config.algorithm, "config": config.to_dict(),
-    }, indent=2) + "\n"
+    text = (
+        json.dumps(
+            {
+                "study_name": study.study_name,
+                "trial": best.number,
+                "value": best.value,
+                "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
+                "algorithm": config.algorithm,
+                "config": config.to_dict(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     atomic_write(path, lambda f: f.write(text.encode()))
     return config
 
@@ -229,8 +265,13 @@ class _Search:
 
     def settings(self) -> dict[str, Any]:
         """What makes trials comparable: kept in the study, checked when it is continued."""
-        return {"env_id": self.env_id, "algorithm": self.base.algorithm, "preset": self.preset,
-                "seeds": list(self.seeds), "base_config": self.base.to_dict()}
+        return {
+            "env_id": self.env_id,
+            "algorithm": self.base.algorithm,
+            "preset": self.preset,
+            "seeds": list(self.seeds),
+            "base_config": self.base.to_dict(),
+        }
 
     def open_study(self, worker: int, sampler_seed: int | None) -> optuna.Study:
         """Create the study, or load it to continue it, with a heartbeat storage, a TPE sampler
@@ -239,24 +280,32 @@ class _Search:
         evaluations_per_run = -(-self.base.total_steps // self.base.eval_every)
         try:
             study = optuna.create_study(
-                storage=_storage(self.storage), study_name=self.study_name,
-                direction="maximize", load_if_exists=True,
+                storage=_storage(self.storage),
+                study_name=self.study_name,
+                direction="maximize",
+                load_if_exists=True,
                 sampler=optuna.samplers.TPESampler(),
-                pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
-                                                   n_warmup_steps=evaluations_per_run // 2))
+                pruner=optuna.pruners.MedianPruner(
+                    n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=evaluations_per_run // 2
+                ),
+            )
         except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:
             message = str(error).splitlines()[0]
             if isinstance(error, ImportError) and self.storage.startswith("postgresql"):
-                message = (f"{message.rstrip('.')}; for PostgreSQL, in a clone of the "
-                           "repository: pip install -e '.[postgres]'")
+                message = (
+                    f"{message.rstrip('.')}; for PostgreSQL, in a clone of the "
+                    "repository: pip install -e '.[postgres]'"
+                )
             raise DDPGError(f"cannot open the tuning storage: {message}") from None
         settings, saved = self.settings(), study.user_attrs.get("settings")
         if saved is None:
             study.set_user_attr("settings", settings)
         elif saved != settings:
             differ = [key for key in settings if saved.get(key) != settings[key]]
-            raise DDPGError(f"study '{self.study_name}' in this storage was started with another "
-                            f"{', '.join(differ)}; choose another study name to tune this one")
+            raise DDPGError(
+                f"study '{self.study_name}' in this storage was started with another "
+                f"{', '.join(differ)}; choose another study name to tune this one"
+            )
         if sampler_seed is not None:
             started = len(study.get_trials(deepcopy=False))
             seed = np.random.SeedSequence([sampler_seed, worker, started]).generate_state(1)[0]
@@ -275,22 +324,34 @@ class _Search:
                 return
             # Runs that failed (not trials of a dead worker, nor ones not run): every config
             # diverging means the setup is wrong, and tuning would never end.
-            failed = [trial for trial in trials if trial.state == TrialState.FAIL
-                      and "config" in trial.user_attrs and "error" in trial.user_attrs]
+            failed = [
+                trial
+                for trial in trials
+                if trial.state == TrialState.FAIL
+                and "config" in trial.user_attrs
+                and "error" in trial.user_attrs
+            ]
             if len(failed) >= self.trials:
-                raise DDPGError(f"{len(failed)} trials of study '{self.study_name}' failed, the "
-                                f"last with: {failed[-1].user_attrs['error']}")
+                raise DDPGError(
+                    f"{len(failed)} trials of study '{self.study_name}' failed, the "
+                    f"last with: {failed[-1].user_attrs['error']}"
+                )
             if finished + count[TrialState.RUNNING] < self.trials:
-                study.optimize(self._trial, n_trials=1, catch=(DDPGError,),
-                               callbacks=[_print_trial])
+                study.optimize(
+                    self._trial, n_trials=1, catch=(DDPGError,), callbacks=[_print_trial]
+                )
             else:
                 time.sleep(POLL_S)
 
     def _trial(self, trial: optuna.Trial) -> float:
         # Two workers may start the last trial at the same moment: the later number yields.
-        ahead = [other for other in trial.study.get_trials(
-                     deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
-                 if other.state in FINISHED or other.number < trial.number]
+        ahead = [
+            other
+            for other in trial.study.get_trials(
+                deepcopy=False, states=(*FINISHED, TrialState.RUNNING)
+            )
+            if other.state in FINISHED or other.number < trial.number
+        ]
         if len(ahead) >= self.trials:
             trial.set_user_attr("error", "not run: another worker took the study's last trial")
             raise DDPGError("the study's last trial was taken")
@@ -307,11 +368,16 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
     for attempt in range(1, STORAGE_ATTEMPTS + 1):
         try:
             return optuna.storages.RDBStorage(
-                url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-                if url.startswith("sqlite") else None,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                url,
+                engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+                if url.startswith("sqlite")
+                else None,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=GRACE_PERIOD_S,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=MAX_RETRIES))
+                    max_retry=MAX_RETRIES
+                ),
+            )
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
             if attempt == STORAGE_ATTEMPTS:
                 raise
@@ -322,8 +388,10 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
 def _run_workers(search: _Search, jobs: int, sampler_seed: int | None) -> None:
     """Run ``jobs`` worker processes on the study and wait for them all."""
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, name=f"tune-worker-{i}",
-                               args=(search, i, sampler_seed)) for i in range(jobs)]
+    workers = [
+        context.Process(target=_worker, name=f"tune-worker-{i}", args=(search, i, sampler_seed))
+        for i in range(jobs)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -335,8 +403,10 @@ def _run_workers(search: _Search, jobs: int, sampler_seed: int | None) -> None:
             worker.join()
     failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
     if failed:
-        raise DDPGError(f"{len(failed)} of {jobs} tuning workers failed (exit codes {failed}); "
-                        "their errors are above")
+        raise DDPGError(
+            f"{len(failed)} of {jobs} tuning workers failed (exit codes {failed}); "
+            "their errors are above"
+        )
 
 
 def _worker(search: _Search, worker: int, sampler_seed: int | None) -> None:
@@ -373,8 +443,10 @@ def _print_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     elif "error" in trial.user_attrs:
         outcome = f"{trial.state.name.lower()}: {trial.user_attrs['error']}"
     elif trial.state == TrialState.PRUNED:
-        outcome = (f"pruned after {len(trial.intermediate_values)} evaluations, mean return "
-                   f"{trial.intermediate_values[trial.last_step]:.1f}")
+        outcome = (
+            f"pruned after {len(trial.intermediate_values)} evaluations, mean return "
+            f"{trial.intermediate_values[trial.last_step]:.1f}"
+        )
     else:
         outcome = "failed: see the error above"
     print(f"trial {trial.number}: {outcome}", flush=True)
