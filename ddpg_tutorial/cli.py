@@ -32,7 +32,7 @@ from ddpg_tutorial.files import FolderLock, atomic_write
 from ddpg_tutorial.plotting import plot_learning_curve
 from ddpg_tutorial.render import RenderingUnavailable, render_gif
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.stats import REPS, report
+from ddpg_tutorial.stats import FEW_RUNS, FEW_RUNS_TEXT, REPS, report
 from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
 from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
 from ddpg_tutorial.training_state import STATE_FILE
@@ -239,14 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         formatter_class=fmt,
         help="statistics of a sweep: table and figures",
-        description="Write DIR/report.md (IQM, the 25%% trimmed mean, and mean final return "
-        "with 95%% stratified bootstrap confidence intervals, and medians of steps "
-        "and seconds to the sweep's threshold), DIR/sample_efficiency.png and "
-        "DIR/performance_profile.png, with rliable; print the table. Every run "
+        description="Write FOLDER/report.md (IQM, the 25% trimmed mean, and mean final "
+        "return with 95% stratified bootstrap confidence intervals, and medians of steps "
+        "and seconds to the sweep's threshold), FOLDER/sample_efficiency.png and "
+        "FOLDER/performance_profile.png, with rliable; print the table. Every run "
         "counts: a failed run at its last evaluation, and as not reaching the "
         "threshold.",
     )
-    report_cmd.add_argument("folder", type=Path, help="the --out folder of a sweep")
+    report_cmd.add_argument(
+        "folder", type=Path, metavar="FOLDER", help="the --out folder of a sweep"
+    )
     report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
     report_cmd.add_argument(
         "--partial",
@@ -490,7 +492,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"stopped at step {trainer.step}; training state saved in {out_dir}; "
             f"continue with: ddpg-tutorial train --resume {out_dir}"
         )
-        return EXIT_SIGNAL[received[0]]
+        return EXIT_SIGNAL[signal.Signals(received[0])]
     if received:  # in the last episode, whose end is the run's
         print(
             f"{signal.Signals(received[0]).name} came in the last episode, so the run "
@@ -600,7 +602,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     if args.reps <= 0:
         raise DDPGError(f"--reps must be a positive integer, got {args.reps}")
+    print(f"bootstrapping intervals with {args.reps:,} resamples (rliable) ...", flush=True)
     path = report(args.folder, args.reps, partial=args.partial, baseline=args.baseline)
+    if "**Few runs**" in path.read_text():
+        print(
+            f"warning: fewer than {FEW_RUNS} runs per configuration. {FEW_RUNS_TEXT}",
+            file=sys.stderr,
+        )
     print(path.read_text().split("\n\n![")[0])
     print(f"\nwrote {path} and the figures beside it")
     return 0

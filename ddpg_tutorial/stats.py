@@ -41,6 +41,13 @@ from ddpg_tutorial.evaluation import EVAL_SEED_BASE, TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.sweep import LOG_FILE, SUMMARY_FILE, SWEEP_FILE, read_evaluations
 
+FEW_RUNS = 5  #: fewer runs per configuration than this, and the report warns
+FEW_RUNS_TEXT = (
+    "Intervals from so few runs are too wide to tell configurations apart and "
+    "cover less than they say; run 10 or more seeds per configuration."
+)
+#: One number per run: a list or a 1-d array.
+Scores = Sequence[float] | np.ndarray
 REPS = 5_000  #: bootstrap resamples
 NOT_REACHED = 1e300  #: "never reached" inside a bootstrap (inf would give NaN, 1e308 overflow)
 IQM_TEXT = (
@@ -92,14 +99,12 @@ def _seeded(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
-def _runs(scores: Sequence[float]) -> np.ndarray:
+def _runs(scores: Scores) -> np.ndarray:
     """Scores as rliable wants them, (runs, tasks, ...) arrays: here there is one task."""
     return np.expand_dims(np.asarray(scores, dtype=float), 1)
 
 
-def _bootstrap(
-    scores: Mapping[str, np.ndarray | tuple[np.ndarray, ...]], func, reps: int, seed: int
-):
+def _bootstrap(scores: Mapping[str, Scores | tuple[Scores, ...]], func, reps: int, seed: int):
     """rliable's stratified bootstrap of ``func`` over runs. A tuple of samples is resampled
     sample by sample, independently (rliable's ``StratifiedIndependentBootstrap``)."""
     library, _ = _rliable()
@@ -115,7 +120,7 @@ def _bootstrap(
 
 
 def interval_estimates(
-    final_returns: Mapping[str, Sequence[float]], reps: int = REPS, seed: int = 0
+    final_returns: Mapping[str, Scores], reps: int = REPS, seed: int = 0
 ) -> dict[str, dict[str, Estimate]]:
     """For each configuration's final returns (one per run): the IQM (the 25% trimmed mean:
     for 10 runs, the mean of the middle 6) and the mean, each with a 95% stratified bootstrap
@@ -138,7 +143,7 @@ def interval_estimates(
 
 
 def median_estimates(
-    values: Mapping[str, Sequence[float]], reps: int = REPS, seed: int = 0
+    values: Mapping[str, Scores], reps: int = REPS, seed: int = 0
 ) -> dict[str, Estimate]:
     """The median of each configuration's values (steps or seconds to a threshold; ``inf`` for
     a run that never reached it) with a 95% bootstrap confidence interval."""
@@ -166,7 +171,7 @@ def sample_efficiency(
 
 
 def performance_profile(
-    final_returns: Mapping[str, Sequence[float]],
+    final_returns: Mapping[str, Scores],
     thresholds: np.ndarray,
     reps: int = REPS,
     seed: int = 0,
@@ -226,7 +231,7 @@ def paired_differences(
 
 
 def probability_of_improvement(
-    returns: Sequence[float], baseline: Sequence[float], reps: int = REPS, seed: int = 0
+    returns: Scores, baseline: Scores, reps: int = REPS, seed: int = 0
 ) -> Estimate:
     """rliable's probability of improvement of ``returns`` over ``baseline``: the probability
     that a run drawn at random from the first has a higher final return than a run drawn
@@ -591,6 +596,9 @@ def _summary_lines(results: SweepResults, reps: int, seed: int) -> list[str]:
     if set(statuses) != {"finished"}:
         title += " (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")"
     lines = [title + (", partial report" if results.partial else ""), ""]
+    fewest = min(len(rows) for rows in results.rows.values())
+    if fewest < FEW_RUNS:
+        lines += [f"**Few runs**: {fewest} per configuration. {FEW_RUNS_TEXT}", ""]
     if results.partial:
         lines += [
             "**Partial report**: the runs that have not finished count at their last "

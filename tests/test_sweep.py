@@ -31,8 +31,8 @@ from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
                                  paired_differences, performance_profile,
                                  probability_of_improvement, report, sample_efficiency)
 from ddpg_tutorial.sweep import (KEPT_FILES, SUMMARY_COLUMNS, keep_results, make_grid,
-                                 make_kept_sweep, parse_seeds, parse_values, read_evaluations,
-                                 sweep)
+                                 make_kept_sweep, parse_seeds, read_evaluations, sweep)
+from ddpg_tutorial.config import parse_values
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
@@ -366,8 +366,11 @@ def test_sample_efficiency_and_profiles_have_one_value_per_point():
 
 def test_the_report_of_a_sweep(finished_sweep, capsys):
     assert main(["report", str(finished_sweep), "--reps", "500"]) == 0
-    printed = capsys.readouterr().out
+    printed, warned = capsys.readouterr()
+    assert printed.startswith("bootstrapping intervals with 500 resamples")
+    assert warned.count("\n") == 1 and "fewer than 5 runs per configuration" in warned
     text = (finished_sweep / "report.md").read_text()
+    assert "**Few runs**: 2 per configuration." in text
     results = load_sweep(finished_sweep)
     finals = results.final_returns()
     assert list(finals) == ["ddpg-fast-tau=0.01", "ddpg-fast-tau=0.05"]
