@@ -15,9 +15,10 @@ the RL Zoo's ``learning_starts`` for both algorithms here), then one gradient st
 environment step, a 1,000,000-transition buffer, gamma 0.99. TD3: 400-300 networks, Adam 1e-3,
 batch 100, tau 0.005, policy delay 2, target noise 0.2 clipped at 0.5, exploration N(0, 0.1).
 SAC: 256-256, Adam 3e-4 (temperature too), batch 256, tau 0.005, automatic temperature
-starting at 1 with target entropy -dim(A). What differs is the implementation: our critics
-take the action at their second layer (SB3's at the first) and our last layers start in
-U(-3e-3, 3e-3) (SB3: PyTorch's default initialisation).
+starting at 1 with target entropy -dim(A). Since version 0.3 the networks are the same too:
+the critics take the action at their input and every layer starts in PyTorch's default range,
+as SB3's (version 0.2's critics took it at their second layer, with last layers in
+U(-3e-3, 3e-3)). What differs is the implementation.
 
 Each run writes benchmarks/results/halfcheetah/IMPL-ALGO-seedN.json; runs whose file exists
 are skipped, so the same command finishes an interrupted benchmark. ``--report`` prints the
