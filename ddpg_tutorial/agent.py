@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ddpg_tutorial.base import Agent, adam, soft_update, weight_penalty
+from ddpg_tutorial.base import Agent, Metrics, adam, soft_update, weight_penalty
 from ddpg_tutorial.buffer import Batch
 from ddpg_tutorial.config import DDPGConfig
 from ddpg_tutorial.networks import Actor, Critic, frozen_statistics, running_statistics
@@ -153,7 +153,7 @@ class DDPGAgent(Agent):
             self.actor.train(on)
             self.critic.train(on)
 
-    def update(self, batch: Batch) -> UpdateMetrics:
+    def update(self, batch: Batch) -> Metrics:
         """One DDPG step on ``batch``: critic, then actor, then both targets."""
         gamma, tau = self.config.gamma, self.config.tau
         self.normalise_by_batch(True)

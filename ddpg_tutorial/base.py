@@ -9,7 +9,7 @@ The training loop, evaluation and checkpoints use an agent through :class:`Agent
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -57,6 +57,23 @@ def weight_penalty(module: nn.Module, weight_decay: float) -> torch.Tensor | flo
     return weight_decay / 2 * sum(p.pow(2).sum() for p in module.parameters() if p.dim() > 1)
 
 
+class Metrics(Protocol):
+    """What one update measured (:meth:`Agent.update`): a NamedTuple of 0-dim tensors on the
+    agent's device, None where the update measured nothing; first these three, then the
+    algorithm's own (:class:`.UpdateMetrics`, :class:`.TD3Metrics`, :class:`.SACMetrics`)."""
+
+    @property
+    def critic_loss(self) -> torch.Tensor: ...
+
+    @property
+    def actor_loss(self) -> torch.Tensor | None: ...
+
+    @property
+    def mean_q(self) -> torch.Tensor: ...
+
+    def _asdict(self) -> dict[str, Any]: ...
+
+
 class Agent(ABC):
     """An agent for observations of shape (obs_dim,) and actions of shape (act_dim,) within
     ``[action_low, action_high]``.
@@ -100,10 +117,8 @@ class Agent(ABC):
         (N, obs_dim) -> (N,)."""
 
     @abstractmethod
-    def update(self, batch: Batch) -> NamedTuple:
-        """One update on a :class:`.Batch`; returns what it measured, 0-dim tensors on the
-        device (None where this update measured nothing), first the critic's loss, the
-        actor's loss and the batch's mean Q, then the algorithm's own."""
+    def update(self, batch: Batch) -> Metrics:
+        """One update on a :class:`.Batch`; returns what it measured (:class:`Metrics`)."""
 
     def start_episode(self) -> None:  # noqa: B027 (a hook that most agents leave empty)
         """Called at every episode start (DDPG's noise process starts again there)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_args
 
@@ -364,8 +365,10 @@ class SACConfig(Config):
 # to two significant digits; on the held-out seeds 100-109 they reached -200 in fewer steps
 # than the hand-made presets of version 0.2 (benchmarks/README.md). SAC's tuned configuration
 # did not beat its hand-made preset there, so that one stays.
-_SHORT = dict(critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000, total_steps=10_000)
-_DDPG_NETWORKS = dict(critic_action_layer=2, final_layer_bound=3e-3)
+_SHORT: dict[str, Any] = dict(
+    critic_weight_decay=0.0, buffer_size=200_000, warmup_steps=1_000, total_steps=10_000
+)
+_DDPG_NETWORKS: dict[str, Any] = dict(critic_action_layer=2, final_layer_bound=3e-3)
 
 PRESETS: dict[str, DDPGConfig] = {
     # Lillicrap et al. (2015), Section 7: their numbers and their batch normalisation; warm-up,
@@ -435,7 +438,7 @@ SAC_PRESETS: dict[str, SACConfig] = {
 }
 
 #: Every algorithm's presets, by algorithm name.
-ALGORITHM_PRESETS: dict[str, dict[str, Config]] = {
+ALGORITHM_PRESETS: Mapping[str, Mapping[str, Config]] = {
     "ddpg": PRESETS,
     "td3": TD3_PRESETS,
     "sac": SAC_PRESETS,

@@ -54,10 +54,10 @@ def evaluate(
     while running.any():
         idx = np.flatnonzero(running)
         actions = policy(obs[idx])
-        for i, action in zip(idx, actions):
+        for i, action in zip(idx.tolist(), actions):
             obs[i], reward, terminated, truncated, _ = envs[i].step(action)
             returns[i] += reward
-            discounted[i] += gamma**t * reward
+            discounted[i] += gamma**t * float(reward)
             running[i] = not (terminated or truncated)
         t += 1
     return Evaluation(returns, discounted, first_obs)

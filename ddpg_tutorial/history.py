@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -108,7 +109,7 @@ def _loss_record(row: tuple) -> LossRecord:
     return LossRecord(row[0], dict(zip(("critic_loss", "actor_loss", "mean_q"), row[1:])))
 
 
-def _write(path: Path, header: list[str], rows: list[tuple]) -> None:
+def _write(path: Path, header: Sequence[str], rows: Sequence[tuple]) -> None:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(header)

@@ -76,6 +76,10 @@ class Actor(nn.Module):
     U(-final_bound, final_bound) unless ``final_bound`` is None.
     """
 
+    # Buffers (registered below): in the state dict, and moved by .to() with the weights.
+    action_center: torch.Tensor
+    action_half_range: torch.Tensor
+
     def __init__(
         self,
         obs_dim: int,
@@ -90,11 +94,10 @@ class Actor(nn.Module):
         low = torch.as_tensor(action_low, dtype=torch.float32)
         high = torch.as_tensor(action_high, dtype=torch.float32)
         sizes = [obs_dim, *hidden]
-        self.hidden = nn.ModuleList(
-            linear(i, o, generator=generator) for i, o in zip(sizes[:-1], sizes[1:])
-        )
+        layers = [linear(i, o, generator=generator) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.hidden = nn.ModuleList(layers)
         self.out = linear(sizes[-1], low.numel(), generator=generator)
-        for layer in self.hidden:
+        for layer in layers:
             fan_in_uniform_(layer, generator=generator)
         fan_in_uniform_(self.out, final_bound, generator)
         device = self.out.weight.device
@@ -235,6 +238,10 @@ class SquashedGaussianActor(nn.Module):
     """
 
     LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # the bounds of log sigma(s) in SAC's reference code
+
+    # Buffers (registered below): in the state dict, and moved by .to() with the weights.
+    action_center: torch.Tensor
+    action_half_range: torch.Tensor
 
     def __init__(
         self,

@@ -6,7 +6,10 @@ import ast
 import hashlib
 import inspect
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 #: The modules whose code decides the numbers a run produces (not the command line, files,
 #: plots or statistics): what :func:`code_digest` hashes.
@@ -35,10 +38,11 @@ class Source:
     block; ``str()`` gives the plain code.
     """
 
-    def __init__(self, obj: object) -> None:
-        obj = inspect.unwrap(obj)  # a decorated method (e.g. @torch.no_grad()) shows its own code
+    def __init__(self, obj: Callable[..., Any] | ModuleType) -> None:
+        if callable(obj):
+            obj = inspect.unwrap(obj)  # a decorated method (@torch.no_grad()) shows its own code
         self.code = textwrap.dedent(inspect.getsource(obj))
-        file = Path(inspect.getsourcefile(obj)).resolve()
+        file = Path(inspect.getsourcefile(obj) or inspect.getfile(obj)).resolve()
         package_root = Path(__file__).resolve().parent.parent
         self.file = (
             file.relative_to(package_root).as_posix()
@@ -56,7 +60,7 @@ class Source:
         return f"*From `{self.file}`:*\n\n```python\n{self.code}```\n"
 
 
-def show_source(obj: object) -> Source:
+def show_source(obj: Callable[..., Any] | ModuleType) -> Source:
     """The source of ``obj`` (a function, class, method or module) as a :class:`Source`."""
     return Source(obj)
 
@@ -79,6 +83,6 @@ def code_digest(package: str | Path | None = None) -> str:
                 and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)
             ):
-                node.body = body[1:] or [ast.Pass()]  # the docstring
+                body[:] = body[1:] or [ast.Pass()]  # the docstring, out of node.body
         digest.update(ast.dump(tree).encode())
     return digest.hexdigest()[:16]

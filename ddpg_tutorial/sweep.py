@@ -139,7 +139,8 @@ def make_grid(
     if not seeds:
         raise DDPGError("the sweep has no seeds; give some with --seeds, e.g. --seeds 100-109")
     axes = [field for field, values in overrides.items() if len(values) > 1]
-    specs, configs = [], {}
+    specs: list[RunSpec] = []
+    configs: dict[str, Config] = {}
     for algorithm, preset, values in itertools.product(
         algorithms, presets, itertools.product(*overrides.values())
     ):
@@ -383,10 +384,9 @@ def sweep(
     rows = summarise(specs, out, threshold, failed)
     if runner.signal is not None:
         raise SweepStopped(runner.signal)
-    failed = [spec.folder(out) for spec in failed]
     if failed:
         raise DDPGError(
-            f"{len(failed)} of {len(specs)} runs failed; see {failed[0] / LOG_FILE}"
+            f"{len(failed)} of {len(specs)} runs failed; see {failed[0].folder(out) / LOG_FILE}"
             + (" and the others' train.log" if len(failed) > 1 else "")
         )
     return rows

@@ -38,6 +38,8 @@ class TD3Agent(DDPGAgent):
 
     algorithm = "td3"
     critic_class = TwinCritic
+    config: TD3Config
+    critic: TwinCritic
 
     def __init__(
         self,

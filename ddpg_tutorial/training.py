@@ -14,7 +14,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
+from ddpg_tutorial.base import Metrics
 from ddpg_tutorial.buffer import ReplayBuffer
 from ddpg_tutorial.checkpoint import agent_payload, load_agent_state, save_agent
 from ddpg_tutorial.config import Config
@@ -49,7 +51,7 @@ class MetricSums:
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
 
-    def add(self, metrics: tuple) -> None:
+    def add(self, metrics: Metrics) -> None:
         """Add one update's metrics (a NamedTuple of 0-dim tensors; None: not measured)."""
         for name, value in metrics._asdict().items():
             if value is not None:
@@ -164,7 +166,7 @@ class Trainer:
                 else:
                     action = agent.act(obs, explore=True)
                 next_obs, reward, terminated, truncated, _ = env.step(action)
-                buffer.add(obs, action, reward, next_obs, terminated)
+                buffer.add(obs, action, float(reward), next_obs, terminated)
                 obs = next_obs
                 episode_return += float(reward)
                 episode_length += 1
@@ -384,7 +386,8 @@ class Trainer:
                 "cuda" if trainer.agent.device.type == "cpu" else "cpu"
             )
             state["buffer"].pop("generator", None)
-        if "noise" in state:  # version 0.1.0 kept the noise out of the agent's state
+        if "noise" in state:  # version 0.1.0 (DDPG alone) kept the noise out of the agent's state
+            assert isinstance(trainer.agent, DDPGAgent)
             trainer.agent.noise.load_state_dict(state["noise"])
         trainer.step, trainer.elapsed_s = state["step"], state["elapsed_s"]
         trainer.saved_step = trainer.step

@@ -443,6 +443,7 @@ def _print_trial(study: optuna.Study, trial: FrozenTrial) -> None:
     elif "error" in trial.user_attrs:
         outcome = f"{trial.state.name.lower()}: {trial.user_attrs['error']}"
     elif trial.state == TrialState.PRUNED:
+        assert trial.last_step is not None  # pruned after a report; a rejected config has "error"
         outcome = (
             f"pruned after {len(trial.intermediate_values)} evaluations, mean return "
             f"{trial.intermediate_values[trial.last_step]:.1f}"

@@ -23,6 +23,7 @@ from scipy import stats as scipy_stats
 import ddpg_tutorial
 from ddpg_tutorial import stats
 from ddpg_tutorial.cli import build_parser, main
+from ddpg_tutorial.config import parse_values
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import FolderLock
 from ddpg_tutorial.source import code_digest
@@ -32,7 +33,6 @@ from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
                                  probability_of_improvement, report, sample_efficiency)
 from ddpg_tutorial.sweep import (KEPT_FILES, SUMMARY_COLUMNS, keep_results, make_grid,
                                  make_kept_sweep, parse_seeds, read_evaluations, sweep)
-from ddpg_tutorial.config import parse_values
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
