@@ -1,10 +1,14 @@
 """Hyperparameter search with Optuna: which config fields make runs learn fastest.
 
-A trial trains one config on every tuning seed, one after another, and scores it by the area
-under its greedy-evaluation curve: the mean return over all the periodic evaluations of all
-seeds. That rewards learning early and staying learned, not one lucky final evaluation. After
-each evaluation the trial reports the mean of the returns so far; the median pruner stops a
-trial that is below the median of the complete ones at the same point of the (shared) schedule.
+A trial trains one config on every tuning seed, one after another, and scores it by one of
+:data:`OBJECTIVES`. ``area``, the area under its greedy-evaluation curve (the mean return over
+all the periodic evaluations of all seeds), rewards learning early and staying learned, not one
+lucky final evaluation; after each evaluation the trial reports the mean of the returns so far,
+and the median pruner stops a trial that is below the median of the complete ones at the same
+point of the (shared) schedule. ``seconds``, the training seconds to a greedy return at a
+threshold (a run that never gets there counts twice its seconds), rewards configurations that
+are cheap as well as sample-efficient; its runs stop at the threshold. ``both`` is a
+multi-objective study of the two, whose result is a Pareto front rather than one best trial.
 
 A study lives in a database: a SQLite file by default, or any SQLAlchemy URL such as
 ``postgresql://user:password@host/db``, which lets workers on many machines share one study.
@@ -30,7 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import sqlalchemy.exc
@@ -61,6 +65,12 @@ STORAGE_ATTEMPTS = 5  # times a worker tries to open a database that others are 
 POLL_S = 1.0  # how often an idle worker looks whether the others' last trials finished
 PRUNER_STARTUP_TRIALS = 5  # complete trials before the median pruner prunes anything
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+#: What a trial can be scored by, and whether the study maximises (area) or minimises it.
+OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
+    "area": "maximize",
+    "seconds": "minimize",
+}
+NOT_REACHED_FACTOR = 2.0  #: a run that never reaches the threshold counts this x its seconds
 
 
 def search_space(trial: optuna.Trial, algorithm: str) -> dict[str, Any]:
@@ -88,15 +98,44 @@ def search_space(trial: optuna.Trial, algorithm: str) -> dict[str, Any]:
     return fields
 
 
-def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[int]) -> float:
-    """Train ``base`` changed by :func:`search_space` on each seed in turn; return the mean
-    greedy-evaluation return over all the evaluations of all the seeds.
+def objectives(kind: str) -> list[str]:
+    """The objectives a study of ``kind`` ('area', 'seconds' or 'both') scores trials by."""
+    if kind == "both":
+        return list(OBJECTIVES)
+    if kind not in OBJECTIVES:
+        raise DDPGError(f"unknown objective '{kind}'; choose area, seconds or both")
+    return [kind]
 
-    After each evaluation, report the mean of every return so far at step ``seed index *
-    evaluations per run + evaluation index``; once the pruner says so, stop the run at the end
-    of its episode and raise :class:`optuna.TrialPruned`. A config that fails validation is
-    pruned at once; a diverged run raises :class:`.TrainingDiverged` (a failed trial). The
-    user attributes keep the full config, the worker (host:pid) and any error message.
+
+def seconds_to(history: History, threshold: float) -> float:
+    """Training seconds (evaluations and saves left out) until the first greedy evaluation at
+    or above ``threshold``; a run that never got there counts :data:`NOT_REACHED_FACTOR` times
+    all its training seconds."""
+    for record in history.evaluations:
+        if record.mean_return >= threshold:
+            return record.train_time_s
+    return NOT_REACHED_FACTOR * history.evaluations[-1].train_time_s
+
+
+def objective(
+    trial: optuna.Trial,
+    env_id: str,
+    base: Config,
+    seeds: Sequence[int],
+    kind: str = "area",
+    threshold: float | None = None,
+) -> float | list[float]:
+    """Train ``base`` changed by :func:`search_space` on each seed in turn; return the trial's
+    score: the mean greedy-evaluation return over all the evaluations of all the seeds
+    (``area``), the mean over seeds of the training seconds to ``threshold``
+    (:func:`seconds_to`, ``seconds``), or both in that order (``both``).
+
+    ``area`` alone: after each evaluation, report the mean of every return so far at step
+    ``seed index * evaluations per run + evaluation index``; once the pruner says so, stop the
+    run at the end of its episode and raise :class:`optuna.TrialPruned`. ``seconds`` alone:
+    a run stops at its first evaluation at the threshold. A config that fails validation is
+    pruned at once; a diverged run raises :class:`.TrainingDiverged` (a failed trial). The user
+    attributes keep the full config, the worker (host:pid) and any error message.
     """
     try:
         config = base.replace(**search_space(trial, base.algorithm))
@@ -106,26 +145,37 @@ def objective(trial: optuna.Trial, env_id: str, base: Config, seeds: Sequence[in
     trial.set_user_attr("config", config.to_dict())
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     returns: list[float] = []
+    seconds: list[float] = []
     pruned = False
 
     def after_evaluation(history: History) -> bool:
         nonlocal pruned
         returns.append(history.evaluations[-1].mean_return)
-        trial.report(float(np.mean(returns)), step=len(returns) - 1)
-        pruned = pruned or trial.should_prune()
+        if kind == "seconds":
+            return threshold is not None and returns[-1] >= threshold
+        if kind == "area":
+            trial.report(float(np.mean(returns)), step=len(returns) - 1)
+            pruned = pruned or trial.should_prune()
         return pruned
 
     for seed in seeds:
+        trainer = Trainer(
+            env_id, config, seed=seed, progress=False, eval_seed_base=TUNE_EVAL_SEED_BASE
+        )
         try:
-            Trainer(
-                env_id, config, seed=seed, progress=False, eval_seed_base=TUNE_EVAL_SEED_BASE
-            ).run(stop_when=after_evaluation)
+            history = trainer.run(stop_when=after_evaluation)
         except DDPGError as error:  # above all TrainingDiverged
             trial.set_user_attr("error", str(error))
             raise
         if pruned:
             raise optuna.TrialPruned(f"pruned after {len(returns)} evaluations")
-    return float(np.mean(returns))
+        if threshold is not None:
+            seconds.append(seconds_to(history, threshold))
+    if seconds:
+        trial.set_user_attr("seconds_to_threshold", float(np.mean(seconds)))
+    scores = {"area": float(np.mean(returns)), "seconds": float(np.mean(seconds or [np.nan]))}
+    values = [scores[name] for name in objectives(kind)]
+    return values[0] if len(values) == 1 else values
 
 
 def tune(
@@ -140,6 +190,8 @@ def tune(
     jobs: int = 1,
     fixed: Mapping[str, Any] | None = None,
     sampler_seed: int | None = None,
+    objective: str = "area",
+    threshold: float | None = None,
 ) -> optuna.Study:
     """Search the hyperparameters of ``algorithm`` on ``env_id`` until the study in
     ``storage`` holds ``trials`` finished (complete or pruned) trials; return the study.
@@ -153,8 +205,16 @@ def tune(
     same ``storage``. ``sampler_seed`` makes the TPE sampler's suggestions repeatable; each
     worker seeds its sampler from it, its index and the number of trials the study already had,
     so that neither the workers nor a continued study repeat suggestions. None (for workers on
-    several machines) seeds each worker at random. Prints one line per trial.
+    several machines) seeds each worker at random. ``objective`` is 'area', 'seconds' or
+    'both' (:func:`objective`); the last two need ``threshold``, the greedy return that counts
+    as solving the task. Prints one line per trial.
     """
+    objectives(objective)  # a known one
+    if objective != "area" and threshold is None:
+        raise DDPGError(
+            f"the objective '{objective}' needs a threshold: the greedy return "
+            "whose training seconds it measures"
+        )
     if trials < 1 or jobs < 1 or not seeds:
         raise DDPGError(
             f"tuning needs trials >= 1, jobs >= 1 and a seed, got trials={trials}, "
@@ -178,6 +238,8 @@ def tune(
         trials,
         storage,
         study_name or f"{env_id}-{algorithm}-{preset}",
+        objective,
+        threshold,
     )
     with _quiet_optuna():
         study = search.open_study(0, sampler_seed)  # creates the tables before any worker
@@ -190,29 +252,56 @@ def tune(
 
 def best_trial(study: optuna.Study) -> FrozenTrial:
     """The best complete trial of ``study``; a :class:`.DDPGError` that counts the others when
-    no trial completed (every finished one pruned, for example)."""
+    no trial completed (every finished one pruned, for example), or that says a study of two
+    objectives has a front of best trials (:func:`pareto_front`)."""
+    if len(study.directions) > 1:
+        raise DDPGError(
+            f"study '{study.study_name}' has two objectives: no one best trial, but a Pareto front"
+        )
     try:
         return study.best_trial
     except ValueError:  # Optuna's "Record does not exist" or "No trials are completed yet"
-        count = Counter(trial.state for trial in study.get_trials(deepcopy=False))
-        raise DDPGError(
-            f"study '{study.study_name}' has no complete trial, so no best "
-            f"configuration ({count[TrialState.PRUNED]} pruned, "
-            f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
-        ) from None
+        raise _no_complete_trial(study) from None
+
+
+def _no_complete_trial(study: optuna.Study) -> DDPGError:
+    count = Counter(trial.state for trial in study.get_trials(deepcopy=False))
+    return DDPGError(
+        f"study '{study.study_name}' has no complete trial, so no best "
+        f"configuration ({count[TrialState.PRUNED]} pruned, "
+        f"{count[TrialState.FAIL]} failed, {count[TrialState.RUNNING]} running)"
+    )
+
+
+def pareto_front(study: optuna.Study) -> list[FrozenTrial]:
+    """The complete trials of a study of both objectives that no other trial beats on both
+    (a higher area and fewer seconds), the fastest first."""
+    front = [trial for trial in study.best_trials if trial.state == TrialState.COMPLETE]
+    if not front:
+        raise _no_complete_trial(study)
+    return sorted(front, key=lambda trial: trial.values[1])
 
 
 def best_config(study: optuna.Study) -> Config:
     """The config of the best complete trial of a study that :func:`tune` made."""
-    return config_from_dict(
-        study.user_attrs["settings"]["algorithm"], best_trial(study).user_attrs["config"]
-    )
+    return trial_config(study, best_trial(study))
 
 
 def best_flags(study: optuna.Study) -> list[str]:
-    """``ddpg-tutorial train`` options that give the best trial's config: ``--env``,
-    ``--algo``, ``--preset``, and ``--set FIELD=JSON`` for each field that differs from the
-    preset (``shlex.join`` quotes them for a shell)."""
+    """``ddpg-tutorial train`` options that give the best trial's config
+    (:func:`trial_flags`)."""
+    return trial_flags(study, best_trial(study))
+
+
+def trial_config(study: optuna.Study, trial: FrozenTrial) -> Config:
+    """The config that ``trial`` of a study that :func:`tune` made trained."""
+    return config_from_dict(study.user_attrs["settings"]["algorithm"], trial.user_attrs["config"])
+
+
+def trial_flags(study: optuna.Study, trial: FrozenTrial) -> list[str]:
+    """``ddpg-tutorial train`` options that give ``trial``'s config: ``--env``, ``--algo``,
+    ``--preset``, and ``--set FIELD=JSON`` for each field that differs from the preset
+    (``shlex.join`` quotes them for a shell)."""
     settings = study.user_attrs["settings"]
     preset = get_preset(settings["preset"], settings["algorithm"]).to_dict()
     flags = [
@@ -223,32 +312,39 @@ def best_flags(study: optuna.Study) -> list[str]:
         "--preset",
         settings["preset"],
     ]
-    for field, value in best_config(study).to_dict().items():
+    for field, value in trial_config(study, trial).to_dict().items():
         if value != preset[field]:
             flags += ["--set", f"{field}={json.dumps(value, separators=(',', ':'))}"]
     return flags
 
 
-def write_best(study: optuna.Study, path: str | Path) -> Config:
-    """Write the best trial to ``path`` as JSON (its number and score, the ``ddpg-tutorial
-    train`` command that reproduces its config, and the config); return the config."""
-    best, config = best_trial(study), best_config(study)
-    text = (
-        json.dumps(
-            {
-                "study_name": study.study_name,
-                "trial": best.number,
-                "value": best.value,
-                "command": shlex.join(["ddpg-tutorial", "train", *best_flags(study)]),
-                "algorithm": config.algorithm,
-                "config": config.to_dict(),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+def write_best(study: optuna.Study, path: str | Path) -> list[Config]:
+    """Write the best trial to ``path`` as JSON: its number, its score, the ``ddpg-tutorial
+    train`` command that reproduces its config, and the config. A study of both objectives
+    writes its Pareto front instead (:func:`pareto_front`), each trial with its two scores,
+    command and config. Return the configs written."""
+    settings = study.user_attrs["settings"]
+    names = objectives(settings.get("objective", "area"))
+    trials = pareto_front(study) if len(names) > 1 else [best_trial(study)]
+    entries = [
+        {
+            "trial": trial.number,
+            "value": dict(zip(names, trial.values)) if len(names) > 1 else trial.value,
+            "command": shlex.join(["ddpg-tutorial", "train", *trial_flags(study, trial)]),
+            "algorithm": settings["algorithm"],
+            "config": trial_config(study, trial).to_dict(),
+        }
+        for trial in trials
+    ]
+    head = {
+        "study_name": study.study_name,
+        "objective": settings.get("objective", "area"),
+        "threshold": settings.get("threshold"),
+    }
+    content = {**head, "front": entries} if len(names) > 1 else {**head, **entries[0]}
+    text = json.dumps(content, indent=2) + "\n"
     atomic_write(path, lambda f: f.write(text.encode()))
-    return config
+    return [trial_config(study, trial) for trial in trials]
 
 
 @dataclass(frozen=True)
@@ -262,6 +358,8 @@ class _Search:
     trials: int
     storage: str
     study_name: str
+    objective: str = "area"
+    threshold: float | None = None
 
     def settings(self) -> dict[str, Any]:
         """What makes trials comparable: kept in the study, checked when it is continued."""
@@ -271,23 +369,31 @@ class _Search:
             "preset": self.preset,
             "seeds": list(self.seeds),
             "base_config": self.base.to_dict(),
+            "objective": self.objective,
+            "threshold": self.threshold,
         }
 
     def open_study(self, worker: int, sampler_seed: int | None) -> optuna.Study:
         """Create the study, or load it to continue it, with a heartbeat storage, a TPE sampler
-        (seeded as :func:`tune` says) and a median pruner that waits for half the evaluations
-        of the first seed's run."""
+        (seeded as :func:`tune` says; it handles two objectives too) and, for the area
+        objective alone, a median pruner that waits for half the evaluations of the first
+        seed's run."""
         evaluations_per_run = -(-self.base.total_steps // self.base.eval_every)
+        pruner = (
+            optuna.pruners.MedianPruner(
+                n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=evaluations_per_run // 2
+            )
+            if self.objective == "area"
+            else optuna.pruners.NopPruner()
+        )
         try:
             study = optuna.create_study(
                 storage=_storage(self.storage),
                 study_name=self.study_name,
-                direction="maximize",
+                directions=[OBJECTIVES[name] for name in objectives(self.objective)],
                 load_if_exists=True,
                 sampler=optuna.samplers.TPESampler(),
-                pruner=optuna.pruners.MedianPruner(
-                    n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=evaluations_per_run // 2
-                ),
+                pruner=pruner,
             )
         except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:
             message = str(error).splitlines()[0]
@@ -343,7 +449,7 @@ class _Search:
             else:
                 time.sleep(POLL_S)
 
-    def _trial(self, trial: optuna.Trial) -> float:
+    def _trial(self, trial: optuna.Trial) -> float | list[float]:
         # Two workers may start the last trial at the same moment: the later number yields.
         ahead = [
             other
@@ -355,7 +461,7 @@ class _Search:
         if len(ahead) >= self.trials:
             trial.set_user_attr("error", "not run: another worker took the study's last trial")
             raise DDPGError("the study's last trial was taken")
-        return objective(trial, self.env_id, self.base, self.seeds)
+        return objective(trial, self.env_id, self.base, self.seeds, self.objective, self.threshold)
 
 
 def _storage(url: str) -> optuna.storages.RDBStorage:
@@ -437,9 +543,16 @@ def _quiet_optuna() -> Iterator[None]:
 
 
 def _print_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-    if trial.state == TrialState.COMPLETE:
+    if trial.state == TrialState.COMPLETE and len(study.directions) > 1:
+        area, seconds = trial.values
+        outcome = (
+            f"mean return {area:.4g}, {seconds:.3g} s to the threshold "
+            f"(Pareto front: {len(study.best_trials)} trials)"
+        )
+    elif trial.state == TrialState.COMPLETE:
         best = study.best_trial
-        outcome = f"{trial.value:.1f} (best: trial {best.number}, {best.value:.1f})"
+        unit = " s" if study.direction == optuna.study.StudyDirection.MINIMIZE else ""
+        outcome = f"{trial.value:.4g}{unit} (best: trial {best.number}, {best.value:.4g}{unit})"
     elif "error" in trial.user_attrs:
         outcome = f"{trial.state.name.lower()}: {trial.user_attrs['error']}"
     elif trial.state == TrialState.PRUNED:

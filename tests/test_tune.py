@@ -277,7 +277,7 @@ def test_the_tune_command_writes_the_best_trial_and_prints_its_train_command(tmp
     best = json.loads((out / "best.json").read_text())
     assert (out / "study.db").is_file()
     assert f"best: trial {best['trial']}, mean greedy return over its evaluations " \
-           f"{best['value']:.1f}" in printed
+           f"{best['value']:.4g}" in printed
     assert "train it: ddpg-tutorial train --env Pendulum-v1 --algo ddpg --preset fast" in printed
     assert printed.count("\ntrial ") + printed.startswith("trial ") == 2
 
@@ -287,6 +287,10 @@ def test_the_tune_command_writes_the_best_trial_and_prints_its_train_command(tmp
     (["--seeds", "0", "--algo", "ppo"], "unknown combination --algo ppo --preset fast"),
     (["--seeds", "0", "--set", "gamma=0.9"], "cannot also be fixed: gamma"),
     (["--seeds", "0", "--trials", "0"], "tuning needs trials >= 1"),
+    (["--seeds", "0", "--objective", "seconds", "--env", "MountainCarContinuous-v0x"],
+     "unknown environment id"),
+    (["--seeds", "0", "--objective", "both", "--env", "DDPGTestSmall-v0"],
+     "--objective both needs --threshold: 'DDPGTestSmall-v0' has no known return"),
 ])
 def test_tune_errors_are_one_line(argv, message, tmp_path, capsys):
     assert main(["tune", "--out", str(tmp_path / "t"), *argv]) == 2
@@ -355,3 +359,51 @@ def test_trials_evaluate_on_start_states_that_no_training_run_or_report_uses(tmp
                                progress=False).eval_seeds)
     assert len(used) == len(SEEDS) and trial_starts and sweep_starts
     assert trial_starts.isdisjoint(sweep_starts)
+
+
+# Objectives: seconds to a threshold, and both --------------------------------------------
+
+def test_seconds_to_a_threshold_count_training_time_and_charge_a_run_that_never_got_there():
+    from ddpg_tutorial.history import EvalRecord, History
+    from ddpg_tutorial.tune import NOT_REACHED_FACTOR, seconds_to
+
+    history = History(evaluations=[EvalRecord(1000, 9.0, -900.0, 1.0, train_time_s=4.0),
+                                   EvalRecord(2000, 19.0, -150.0, 1.0, train_time_s=8.5),
+                                   EvalRecord(3000, 29.0, -140.0, 1.0, train_time_s=13.0)])
+    assert seconds_to(history, -200.0) == 8.5  # training time, not wall time
+    assert seconds_to(history, -100.0) == NOT_REACHED_FACTOR * 13.0
+
+
+def test_the_seconds_objective_stops_runs_at_the_threshold_and_is_minimised(tmp_path):
+    studies = {}
+    for name, threshold in (("reached", -1e9), ("never", 1e9)):
+        studies[name] = tune(ENV, seeds=SEEDS, trials=1, storage=sqlite(tmp_path, name),
+                             fixed=TINY, sampler_seed=0, objective="seconds",
+                             threshold=threshold)
+    reached, never = (studies[n].best_trial for n in ("reached", "never"))
+    assert studies["reached"].direction == optuna.study.StudyDirection.MINIMIZE
+    # Same sampler seed, same config; stopped at the first evaluation (200 of 400 steps)
+    # against twice the whole run.
+    assert reached.user_attrs["config"] == never.user_attrs["config"]
+    assert 0 < reached.value < never.value / 2
+    assert reached.user_attrs["seconds_to_threshold"] == reached.value
+
+
+def test_both_objectives_write_the_pareto_front_with_a_command_each(tmp_path, capsys):
+    out = tmp_path / "tune"
+    rc = main(["tune", "--out", str(out), "--seeds", "7", "--trials", "3", "--steps", "400",
+               "--set", "warmup_steps=100", "--set", "eval_every=200", "--set", "eval_episodes=2",
+               "--sampler-seed", "0", "--objective", "both"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    best = json.loads((out / "best.json").read_text())
+    assert best["objective"] == "both" and best["threshold"] == -200.0  # Pendulum's own
+    front = best["front"]
+    assert front and [p["value"]["seconds"] for p in front] == \
+        sorted(p["value"]["seconds"] for p in front)  # the fastest first
+    for point in front:  # no point of the front beats another on both objectives
+        assert not any(o["value"]["area"] >= point["value"]["area"]
+                       and o["value"]["seconds"] < point["value"]["seconds"] for o in front)
+        assert point["command"].startswith("ddpg-tutorial train --env Pendulum-v1")
+        assert f"trial {point['trial']}: mean return" in printed
+    assert f"Pareto front: {len(front)} trials" in printed
