@@ -21,6 +21,7 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.algorithms`: the algorithms by name: config, agent, presets
 - :mod:`~ddpg_tutorial.config`: hyperparameters and presets
 - :mod:`~ddpg_tutorial.envs`: making and checking Gymnasium environments
+- :mod:`~ddpg_tutorial.headless`: rendering without a display
 - :mod:`~ddpg_tutorial.evaluation`: greedy evaluation over fixed seeds
 - :mod:`~ddpg_tutorial.seeding`: one seed split into independent random streams
 - :mod:`~ddpg_tutorial.training`: the training loop, resumable
@@ -44,6 +45,8 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+import ddpg_tutorial.headless  # noqa: F401 (display settings, before any environment is made)
 
 __version__ = "0.3.0"
 

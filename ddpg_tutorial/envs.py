@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes.util
 import os
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
+import ddpg_tutorial.headless  # noqa: F401 (before any environment, and so MuJoCo, is made)
 from ddpg_tutorial.errors import DDPGError
-
-# pygame (behind Gymnasium's classic-control rendering) must not look for a display.
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-# MuJoCo renders through OpenGL, and with no display its default (GLFW) cannot. EGL is the
-# headless backend Gymnasium documents. It is chosen only when the user has set none and
-# libEGL is installed (without it, importing mujoco would fail, and training with it), and
-# before mujoco is first imported: it reads MUJOCO_GL then.
-if (
-    "MUJOCO_GL" not in os.environ
-    and ctypes.util.find_library("EGL")
-    and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-):
-    os.environ["MUJOCO_GL"] = "egl"
 
 
 @dataclass(frozen=True)

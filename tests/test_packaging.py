@@ -130,3 +130,14 @@ def test_the_declared_torch_minimum_has_fused_adam_on_the_cpu():
     agent = ddpg_tutorial.DDPGAgent(3, np.array([-1.0]), np.array([1.0]),
                                     ddpg_tutorial.PRESETS["fast"])
     assert agent.actor_optimizer.defaults["fused"] and agent.critic_optimizer.defaults["fused"]
+
+
+def test_importing_the_package_and_its_configs_does_not_wait_for_pytorch():
+    # Public names load when first used, so `ddpg-tutorial presets` and `--help` need not
+    # import PyTorch (seconds); the names still resolve, to the modules that define them.
+    code = ("import sys, ddpg_tutorial, ddpg_tutorial.config; "
+            "print('torch' in sys.modules, 'gymnasium' in sys.modules); "
+            "from ddpg_tutorial import Trainer, PRESETS; print(Trainer.__module__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False", "False", "ddpg_tutorial.training"]
