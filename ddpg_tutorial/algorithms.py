@@ -10,12 +10,11 @@ import numpy as np
 
 from ddpg_tutorial.agent import DDPGAgent
 from ddpg_tutorial.base import Agent
-from ddpg_tutorial.config import ALGORITHM_PRESETS, Config, DDPGConfig, SACConfig, TD3Config
+from ddpg_tutorial.config import ALGORITHM_PRESETS, CONFIGS, Config
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.sac import SACAgent
 from ddpg_tutorial.td3 import TD3Agent
 
-CONFIGS: dict[str, type[Config]] = {"ddpg": DDPGConfig, "td3": TD3Config, "sac": SACConfig}
 AGENTS: dict[str, type[Agent]] = {"ddpg": DDPGAgent, "td3": TD3Agent, "sac": SACAgent}
 assert set(CONFIGS) == set(AGENTS) == set(ALGORITHM_PRESETS)
 

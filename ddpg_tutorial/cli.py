@@ -11,31 +11,24 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from ddpg_tutorial.algorithms import CONFIGS
-from ddpg_tutorial.checkpoint import check_compatible, load_agent
 from ddpg_tutorial.config import (
     ALGORITHM_PRESETS,
+    CONFIGS,
     Config,
     describe,
     get_preset,
     parse_value,
     parse_values,
 )
-from ddpg_tutorial.envs import check_env, make_env, return_threshold
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import CHECK_SEED_BASE, EVAL_SEED_BASE, eval_seeds, evaluate
-from ddpg_tutorial.files import FolderLock, atomic_write
-from ddpg_tutorial.plotting import plot_learning_curve
-from ddpg_tutorial.render import RenderingUnavailable, render_gif
-from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.stats import FEW_RUNS, FEW_RUNS_TEXT, REPS, report
-from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
-from ddpg_tutorial.training_state import STATE_FILE
+from ddpg_tutorial.seeding import CHECK_SEED_BASE, EVAL_SEED_BASE
+
+# The commands import what they use when they run, so that --help and presets do not wait for
+# PyTorch, Gymnasium and Matplotlib.
+if TYPE_CHECKING:
+    from ddpg_tutorial.training import Trainer
 
 EXIT_ERROR = 2
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -249,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_argument(
         "folder", type=Path, metavar="FOLDER", help="the --out folder of a sweep"
     )
-    report_cmd.add_argument("--reps", type=int, default=REPS, help="bootstrap resamples")
+    report_cmd.add_argument(
+        "--reps", type=int, default=None, help="bootstrap resamples (default: 5,000)"
+    )
     report_cmd.add_argument(
         "--partial",
         action="store_true",
@@ -398,6 +393,10 @@ def _config_from_args(args: argparse.Namespace) -> Config:
 
 
 def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
+    from ddpg_tutorial.source import code_digest
+    from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
+    from ddpg_tutorial.training_state import STATE_FILE
+
     if not (out_dir / STATE_FILE).is_file():
         if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
             raise DDPGError(f"the run in '{out_dir}' has finished; there is nothing to resume")
@@ -443,6 +442,13 @@ def _notes(args: argparse.Namespace, config: Config) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ddpg_tutorial.envs import return_threshold
+    from ddpg_tutorial.files import FolderLock
+    from ddpg_tutorial.plotting import plot_learning_curve
+    from ddpg_tutorial.render import RenderingUnavailable, render_gif
+    from ddpg_tutorial.training import AGENT_FILE, Trainer
+    from ddpg_tutorial.training_state import STATE_FILE
+
     if args.resume is not None:
         out_dir = args.resume
         trainer = _resume(out_dir, args)
@@ -540,6 +546,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_for(path: Path, env_id: str | None, device: str):
+    from ddpg_tutorial.checkpoint import check_compatible, load_agent
+    from ddpg_tutorial.envs import check_env, make_env
+
     agent, saved = load_agent(path, device)
     env_id = env_id or saved.env_id
     env = make_env(env_id)
@@ -553,6 +562,10 @@ def _check_seed(seed: int) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ddpg_tutorial.envs import make_env
+    from ddpg_tutorial.evaluation import eval_seeds, evaluate
+    from ddpg_tutorial.files import atomic_write
+
     if args.episodes <= 0:
         raise DDPGError(f"--episodes must be a positive integer, got {args.episodes}")
     _check_seed(args.seed)
@@ -576,6 +589,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from ddpg_tutorial.render import render_gif
+
     _check_seed(args.seed)
     agent, env_id = _load_for(args.checkpoint, args.env, args.device)
     episode_return = render_gif(agent.act, env_id, args.out, seed=args.seed)
@@ -586,6 +601,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from ddpg_tutorial.sweep import SUMMARY_FILE, SweepStopped, make_grid, parse_seeds, sweep
+
     overrides: dict[str, list] = {}
     for item in args.set:
         field, sep, values = item.partition("=")
@@ -617,10 +634,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    if args.reps <= 0:
-        raise DDPGError(f"--reps must be a positive integer, got {args.reps}")
-    print(f"bootstrapping intervals with {args.reps:,} resamples (rliable) ...", flush=True)
-    path = report(args.folder, args.reps, partial=args.partial, baseline=args.baseline)
+    from ddpg_tutorial.stats import FEW_RUNS, FEW_RUNS_TEXT, REPS, report
+
+    reps = REPS if args.reps is None else args.reps
+    if reps <= 0:
+        raise DDPGError(f"--reps must be a positive integer, got {reps}")
+    print(f"bootstrapping intervals with {reps:,} resamples (rliable) ...", flush=True)
+    path = report(args.folder, reps, partial=args.partial, baseline=args.baseline)
     if "**Few runs**" in path.read_text():
         print(
             f"warning: fewer than {FEW_RUNS} runs per configuration. {FEW_RUNS_TEXT}",
@@ -632,6 +652,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    from ddpg_tutorial.sweep import parse_seeds
+
     try:
         from ddpg_tutorial import tune
     except ImportError:
@@ -690,6 +712,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def _tune_threshold(args: argparse.Namespace) -> float | None:
     """``--threshold``, else the task's own where the objective needs one."""
+    from ddpg_tutorial.envs import make_env, return_threshold
+
     if args.threshold is not None or args.objective == "area":
         return args.threshold
     known = return_threshold(args.env)
@@ -724,7 +748,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "threads", 1) <= 0:
         print(f"error: --threads must be a positive integer, got {args.threads}", file=sys.stderr)
         return EXIT_ERROR
-    torch.set_num_threads(getattr(args, "threads", 1))
+    if args.command != "presets":  # the others train or load networks
+        import torch
+
+        torch.set_num_threads(getattr(args, "threads", 1))
     command = {
         "train": cmd_train,
         "evaluate": cmd_evaluate,

@@ -437,6 +437,9 @@ SAC_PRESETS: dict[str, SACConfig] = {
     ),
 }
 
+#: Every algorithm's config class, by algorithm name.
+CONFIGS: dict[str, type[Config]] = {"ddpg": DDPGConfig, "td3": TD3Config, "sac": SACConfig}
+
 #: Every algorithm's presets, by algorithm name.
 ALGORITHM_PRESETS: Mapping[str, Mapping[str, Config]] = {
     "ddpg": PRESETS,

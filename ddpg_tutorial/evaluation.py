@@ -8,16 +8,7 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
-#: The first reset seed of training's greedy evaluations, which reports and sweeps read
-#: (10000, 10001, ...). Training seeds are small numbers (0-2 in the book, 100-109 and
-#: 200-209 held out, 1000-1002 for tuning), so no training run resets its environment with one.
-EVAL_SEED_BASE = 10_000
-#: The first reset seed of ``tune``'s trials (20000, 20001, ...), disjoint from those of
-#: EVAL_SEED_BASE, so that a search never scores on the start states of the runs reported after.
-TUNE_EVAL_SEED_BASE = 20_000
-#: The first reset seed of ``ddpg-tutorial evaluate`` and ``render`` (30000, 30001, ...), start
-#: states on which no training run, report or tuning trial was scored.
-CHECK_SEED_BASE = 30_000
+from ddpg_tutorial.seeding import EVAL_SEED_BASE
 
 
 def eval_seeds(episodes: int, base: int = EVAL_SEED_BASE) -> list[int]:

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import EVAL_SEED_BASE, TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.files import atomic_write
+from ddpg_tutorial.seeding import EVAL_SEED_BASE, TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.sweep import LOG_FILE, SUMMARY_FILE, SWEEP_FILE, read_evaluations
 
 FEW_RUNS = 5  #: fewer runs per configuration than this, and the report warns

@@ -22,10 +22,10 @@ from ddpg_tutorial.checkpoint import agent_payload, load_agent_state, save_agent
 from ddpg_tutorial.config import Config
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import EVAL_SEED_BASE, eval_seeds, evaluate
+from ddpg_tutorial.evaluation import eval_seeds, evaluate
 from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
-from ddpg_tutorial.seeding import stream_seeds
+from ddpg_tutorial.seeding import EVAL_SEED_BASE, stream_seeds
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training_state import (
     REPLAY_DIR,

@@ -51,9 +51,9 @@ from ddpg_tutorial.algorithms import config_from_dict
 from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.envs import check_env, make_env
 from ddpg_tutorial.errors import DDPGError
-from ddpg_tutorial.evaluation import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import History
+from ddpg_tutorial.seeding import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.training import Trainer
 
 DEFAULT_STORAGE = "sqlite:///tune.db"  # in the current directory

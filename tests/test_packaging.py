@@ -141,3 +141,17 @@ def test_importing_the_package_and_its_configs_does_not_wait_for_pytorch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "False", "ddpg_tutorial.training"]
+
+
+def test_help_and_presets_start_without_pytorch_and_the_reps_help_is_the_librarys():
+    from ddpg_tutorial.stats import REPS
+
+    code = ("import sys; from ddpg_tutorial.cli import main; main(['presets']); "
+            "print(*(m in sys.modules for m in ('torch', 'gymnasium', 'matplotlib')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split()[-3:] == ["False", "False", "False"]
+    from ddpg_tutorial.cli import build_parser
+
+    report_help = build_parser()._subparsers._group_actions[0].choices["report"].format_help()
+    assert f"(default: {REPS:,})" in report_help

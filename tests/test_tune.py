@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from ddpg_tutorial import DDPGError, Trainer, get_preset
 from ddpg_tutorial.algorithms import config_from_dict
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
-from ddpg_tutorial.evaluation import TUNE_EVAL_SEED_BASE
+from ddpg_tutorial.seeding import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.tune import best_config, best_flags, search_space, tune, write_best
 
 tune_module = importlib.import_module("ddpg_tutorial.tune")  # the module, not the function
@@ -154,7 +154,7 @@ def test_the_best_flags_give_the_best_config_through_the_command_line(continued,
     assert set_fields == {f for f, v in expected.to_dict().items() if v != preset[f]}
 
     path = tmp_path / "best.json"
-    assert write_best(study, path) == expected
+    assert write_best(study, path) == [expected]
     saved = json.loads(path.read_text())
     assert saved["trial"] == study.best_trial.number and saved["value"] == study.best_value
     assert shlex.split(saved["command"]) == ["ddpg-tutorial", "train", *flags]
@@ -220,7 +220,7 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
 
 def _hang_in_a_trial(storage: str) -> None:
     """A worker whose objective starts a trial and never returns (killed by the test)."""
-    def hang(trial, env_id, base, seeds):
+    def hang(trial, env_id, base, seeds, kind="area", threshold=None):
         search_space(trial, base.algorithm)  # the parameters to run again
         time.sleep(1)  # the heartbeat thread has written its first heartbeat
         trial.report(0.0, step=0)
