@@ -31,6 +31,7 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.stats`: IQM, confidence intervals, profiles and paired comparisons over
   runs (rliable)
 - :mod:`~ddpg_tutorial.tune`: hyperparameter search (Optuna)
+- :mod:`~ddpg_tutorial.tune_space`: the hyperparameters the search tries
 - :mod:`~ddpg_tutorial.plotting`: learning curves, returns and losses; curves over many runs
 - :mod:`~ddpg_tutorial.checkpoint`: agent checkpoints, and safe loading of any saved file
 - :mod:`~ddpg_tutorial.files`: atomic writes

@@ -24,6 +24,7 @@ from ddpg_tutorial.config import (
 )
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.seeding import CHECK_SEED_BASE, EVAL_SEED_BASE
+from ddpg_tutorial.tune_space import describe_space
 
 # The commands import what they use when they run, so that --help and presets do not wait for
 # PyTorch, Gymnasium and Matplotlib.
@@ -276,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
         "running the same command again continues it, and workers on other "
         "machines join it by running the same command with the same --storage, "
         "e.g. postgresql://user:password@host/db. Writes OUT/best.json and prints "
-        "the train command of the best configuration.",
+        "the train command of the best configuration. --set fixes any field, a searched one "
+        "included (it is then not searched).",
+        epilog=f"The search space: {describe_space()}",
     )
     tune_cmd.add_argument(
         "--out", type=Path, required=True, help="folder for the study's SQLite file and best.json"
@@ -303,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="fix a field the search does not tune (repeatable)",
+        help="fix a field, searched or not (repeatable)",
     )
     tune_cmd.add_argument(
         "--jobs",
@@ -327,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the greedy return whose training seconds 'seconds' and 'both' measure "
         "(default: the task's own, e.g. -200 on Pendulum-v1)",
+    )
+    tune_cmd.add_argument(
+        "--no-progress", action="store_true", help="no progress bar within each trial"
     )
     tune_cmd.add_argument(
         "--sampler-seed",
@@ -684,6 +690,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         sampler_seed=args.sampler_seed,
         objective=args.objective,
         threshold=_tune_threshold(args),
+        progress=not args.no_progress,
     )
     tune.write_best(study, args.out / "best.json")
     if args.objective == "both":
@@ -693,7 +700,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             area, seconds = trial.values
             print(
                 f"trial {trial.number}: mean return {area:.4g}, {seconds:.3g} s: "
-                "ddpg-tutorial train " + shlex.join(tune.trial_flags(study, trial))
+                "ddpg-tutorial train " + shlex.join(tune.trial_flags(study, trial, 3))
             )
         return 0
     best = tune.best_trial(study)
@@ -704,8 +711,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     )
     print(
         f"best: trial {best.number}, {score} {best.value:.4g}"
-        f"; {args.out / 'best.json'}\ntrain it: ddpg-tutorial train "
-        + shlex.join(tune.best_flags(study))
+        f"; {args.out / 'best.json'}\ntrain it (values to 3 significant digits; best.json "
+        "holds the exact ones): ddpg-tutorial train " + shlex.join(tune.best_flags(study, 3))
     )
     return 0
 

@@ -30,7 +30,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import sqlalchemy.exc
 import torch
-from tqdm import TqdmWarning
+from tqdm import TqdmWarning, tqdm
 
 with warnings.catch_warnings():  # Optuna imports tqdm.auto, which warns in a Jupyter kernel
     warnings.simplefilter("ignore", TqdmWarning)  # without ipywidgets; nothing here uses it
@@ -55,6 +55,7 @@ from ddpg_tutorial.files import atomic_write
 from ddpg_tutorial.history import History
 from ddpg_tutorial.seeding import TUNE_EVAL_SEED_BASE
 from ddpg_tutorial.training import Trainer
+from ddpg_tutorial.tune_space import search_space
 
 DEFAULT_STORAGE = "sqlite:///tune.db"  # in the current directory
 HEARTBEAT_INTERVAL_S = 30  # a worker records that its running trial is alive this often
@@ -71,31 +72,6 @@ OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
     "seconds": "minimize",
 }
 NOT_REACHED_FACTOR = 2.0  #: a run that never reaches the threshold counts this x its seconds
-
-
-def search_space(trial: optuna.Trial, algorithm: str) -> dict[str, Any]:
-    """The config fields ``trial`` tries for ``algorithm`` ('ddpg', 'td3' or 'sac')."""
-    width = trial.suggest_categorical("hidden_width", [64, 128, 160, 256])
-    fields = {
-        "actor_lr": trial.suggest_float("actor_lr", 1e-4, 3e-3, log=True),
-        "critic_lr": trial.suggest_float("critic_lr", 1e-4, 3e-3, log=True),
-        "tau": trial.suggest_float("tau", 1e-3, 5e-2, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
-        "actor_hidden": (width, width),
-        "critic_hidden": (width, width),
-        "gamma": trial.suggest_categorical("gamma", [0.95, 0.97, 0.98, 0.99]),
-        "update_every": trial.suggest_categorical("update_every", [1, 2]),
-    }
-    if algorithm in ("ddpg", "td3"):
-        fields["noise"] = trial.suggest_categorical("noise", ["gaussian", "ou"])
-        fields["noise_sigma"] = trial.suggest_float("noise_sigma", 0.05, 0.5)
-    if algorithm == "td3":
-        fields["policy_delay"] = trial.suggest_categorical("policy_delay", [1, 2, 3])
-        fields["target_noise"] = trial.suggest_float("target_noise", 0.05, 0.3)
-    if algorithm == "sac":
-        fields["alpha_lr"] = trial.suggest_float("alpha_lr", 1e-4, 3e-3, log=True)
-        fields["initial_alpha"] = trial.suggest_float("initial_alpha", 0.05, 1.0, log=True)
-    return fields
 
 
 def objectives(kind: str) -> list[str]:
@@ -124,6 +100,8 @@ def objective(
     seeds: Sequence[int],
     kind: str = "area",
     threshold: float | None = None,
+    pinned: Collection[str] = (),
+    progress: bool = False,
 ) -> float | list[float]:
     """Train ``base`` changed by :func:`search_space` on each seed in turn; return the trial's
     score: the mean greedy-evaluation return over all the evaluations of all the seeds
@@ -135,10 +113,12 @@ def objective(
     run at the end of its episode and raise :class:`optuna.TrialPruned`. ``seconds`` alone:
     a run stops at its first evaluation at the threshold. A config that fails validation is
     pruned at once; a diverged run raises :class:`.TrainingDiverged` (a failed trial). The user
-    attributes keep the full config, the worker (host:pid) and any error message.
+    attributes keep the full config, the worker (host:pid) and any error message. The fields in
+    ``pinned`` are not searched. ``progress`` draws a bar of the trial's steps, moved at each
+    evaluation.
     """
     try:
-        config = base.replace(**search_space(trial, base.algorithm))
+        config = base.replace(**search_space(trial, base.algorithm, pinned))
     except DDPGError as error:
         trial.set_user_attr("error", f"config rejected: {error}")
         raise optuna.TrialPruned(f"config rejected: {error}") from None
@@ -146,10 +126,19 @@ def objective(
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     returns: list[float] = []
     seconds: list[float] = []
-    pruned = False
+    pruned, offset = False, 0  # offset: the steps of the trial's runs before this one
+    bar = tqdm(
+        total=len(seeds) * config.total_steps,
+        desc=f"trial {trial.number}",
+        unit="step",
+        leave=False,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
 
     def after_evaluation(history: History) -> bool:
-        nonlocal pruned
+        nonlocal pruned, offset
+        bar.update(offset + history.evaluations[-1].env_steps - bar.n)
         returns.append(history.evaluations[-1].mean_return)
         if kind == "seconds":
             return threshold is not None and returns[-1] >= threshold
@@ -158,19 +147,22 @@ def objective(
             pruned = pruned or trial.should_prune()
         return pruned
 
-    for seed in seeds:
-        trainer = Trainer(
-            env_id, config, seed=seed, progress=False, eval_seed_base=TUNE_EVAL_SEED_BASE
-        )
-        try:
-            history = trainer.run(stop_when=after_evaluation)
-        except DDPGError as error:  # above all TrainingDiverged
-            trial.set_user_attr("error", str(error))
-            raise
-        if pruned:
-            raise optuna.TrialPruned(f"pruned after {len(returns)} evaluations")
-        if threshold is not None:
-            seconds.append(seconds_to(history, threshold))
+    with bar:
+        for index, seed in enumerate(seeds):
+            offset = index * config.total_steps
+            trainer = Trainer(
+                env_id, config, seed=seed, progress=False, eval_seed_base=TUNE_EVAL_SEED_BASE
+            )
+            try:
+                history = trainer.run(stop_when=after_evaluation)
+            except DDPGError as error:  # above all TrainingDiverged
+                trial.set_user_attr("error", str(error))
+                raise
+            if pruned:
+                raise optuna.TrialPruned(f"pruned after {len(returns)} evaluations")
+            if threshold is not None:
+                seconds.append(seconds_to(history, threshold))
+            bar.update((index + 1) * config.total_steps - bar.n)  # a run stopped early
     if seconds:
         trial.set_user_attr("seconds_to_threshold", float(np.mean(seconds)))
     scores = {"area": float(np.mean(returns)), "seconds": float(np.mean(seconds or [np.nan]))}
@@ -192,12 +184,13 @@ def tune(
     sampler_seed: int | None = None,
     objective: str = "area",
     threshold: float | None = None,
+    progress: bool = False,
 ) -> optuna.Study:
     """Search the hyperparameters of ``algorithm`` on ``env_id`` until the study in
     ``storage`` holds ``trials`` finished (complete or pruned) trials; return the study.
 
-    Each trial tries :func:`search_space` on the preset changed by ``fixed`` (fields that the
-    search does not set, such as ``total_steps`` or ``eval_every``), scored by
+    Each trial tries :func:`search_space` on the preset changed by ``fixed`` (any fields, such
+    as ``total_steps``, or searched ones such as ``gamma``, which are then not searched), scored by
     :func:`objective` over ``seeds``. ``study_name`` defaults to ``ENV-ALGO-PRESET``; a study
     of that name in ``storage`` is continued (it must have been started with the same
     environment, seeds and base config). ``jobs`` local worker processes share the study, each
@@ -207,7 +200,9 @@ def tune(
     so that neither the workers nor a continued study repeat suggestions. None (for workers on
     several machines) seeds each worker at random. ``objective`` is 'area', 'seconds' or
     'both' (:func:`objective`); the last two need ``threshold``, the greedy return that counts
-    as solving the task. Prints one line per trial.
+    as solving the task. Prints one line per trial, with its parameters, and with
+    ``progress`` a bar of each trial's steps; warns when the evaluations before the first
+    update weigh a quarter or more of the area score.
     """
     objectives(objective)  # a known one
     if objective != "area" and threshold is None:
@@ -221,12 +216,8 @@ def tune(
             f"jobs={jobs}, seeds={list(seeds)}"
         )
     base = get_preset(preset, algorithm).replace(**(fixed or {}))
-    with _quiet_optuna():  # the fields the search sets, from a trial of a throwaway study
-        tuned = sorted(set(fixed or {}) & set(search_space(optuna.create_study().ask(), algorithm)))
-    if tuned:
-        raise DDPGError(
-            f"the search tunes these fields, which cannot also be fixed: {', '.join(tuned)}"
-        )
+    if objective != "seconds":
+        _warn_if_short(base)
     env = make_env(env_id)  # a clear error now, not a failure in every trial
     check_env(env, env_id)
     env.close()
@@ -240,14 +231,38 @@ def tune(
         study_name or f"{env_id}-{algorithm}-{preset}",
         objective,
         threshold,
+        tuple(sorted(fixed or {})),
+        progress,
     )
     with _quiet_optuna():
         study = search.open_study(0, sampler_seed)  # creates the tables before any worker
-        if jobs == 1:
+        finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+        if finished >= trials:
+            print(
+                f"study '{search.study_name}' already has {finished} finished trials (--trials "
+                f"{trials}): nothing left to run; raise --trials to search further",
+                flush=True,
+            )
+        elif jobs == 1:
             search.work(study)
         else:
             _run_workers(search, jobs, sampler_seed)
     return study
+
+
+def _warn_if_short(config: Config) -> None:
+    """Warn (stderr) when the evaluations made before the first update, at steps up to the
+    warm-up, are a quarter or more of a run's evaluations: they score the random initial
+    policy, which no hyperparameter changes."""
+    evaluations = -(-config.total_steps // config.eval_every)
+    before = min(config.warmup_steps // config.eval_every, evaluations)
+    if before * 4 >= evaluations:
+        print(
+            f"warning: {before} of the {evaluations} evaluations of each run come before the "
+            f"first update (warm-up {config.warmup_steps} steps), so they weigh "
+            f"{before / evaluations:.0%} of the area score; raise --steps",
+            file=sys.stderr,
+        )
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial:
@@ -287,10 +302,10 @@ def best_config(study: optuna.Study) -> Config:
     return trial_config(study, best_trial(study))
 
 
-def best_flags(study: optuna.Study) -> list[str]:
+def best_flags(study: optuna.Study, significant: int | None = None) -> list[str]:
     """``ddpg-tutorial train`` options that give the best trial's config
     (:func:`trial_flags`)."""
-    return trial_flags(study, best_trial(study))
+    return trial_flags(study, best_trial(study), significant)
 
 
 def trial_config(study: optuna.Study, trial: FrozenTrial) -> Config:
@@ -298,10 +313,13 @@ def trial_config(study: optuna.Study, trial: FrozenTrial) -> Config:
     return config_from_dict(study.user_attrs["settings"]["algorithm"], trial.user_attrs["config"])
 
 
-def trial_flags(study: optuna.Study, trial: FrozenTrial) -> list[str]:
+def trial_flags(
+    study: optuna.Study, trial: FrozenTrial, significant: int | None = None
+) -> list[str]:
     """``ddpg-tutorial train`` options that give ``trial``'s config: ``--env``, ``--algo``,
     ``--preset``, and ``--set FIELD=JSON`` for each field that differs from the preset
-    (``shlex.join`` quotes them for a shell)."""
+    (``shlex.join`` quotes them for a shell); numbers to ``significant`` digits if given (to
+    read, not to reproduce the trial exactly)."""
     settings = study.user_attrs["settings"]
     preset = get_preset(settings["preset"], settings["algorithm"]).to_dict()
     flags = [
@@ -314,7 +332,8 @@ def trial_flags(study: optuna.Study, trial: FrozenTrial) -> list[str]:
     ]
     for field, value in trial_config(study, trial).to_dict().items():
         if value != preset[field]:
-            flags += ["--set", f"{field}={json.dumps(value, separators=(',', ':'))}"]
+            shown = value if significant is None else _significant(value, significant)
+            flags += ["--set", f"{field}={json.dumps(shown, separators=(',', ':'))}"]
     return flags
 
 
@@ -360,6 +379,8 @@ class _Search:
     study_name: str
     objective: str = "area"
     threshold: float | None = None
+    pinned: tuple[str, ...] = ()  # fields the user fixed: not searched
+    progress: bool = False
 
     def settings(self) -> dict[str, Any]:
         """What makes trials comparable: kept in the study, checked when it is continued."""
@@ -371,6 +392,7 @@ class _Search:
             "base_config": self.base.to_dict(),
             "objective": self.objective,
             "threshold": self.threshold,
+            "pinned": list(self.pinned),
         }
 
     def open_study(self, worker: int, sampler_seed: int | None) -> optuna.Study:
@@ -461,7 +483,16 @@ class _Search:
         if len(ahead) >= self.trials:
             trial.set_user_attr("error", "not run: another worker took the study's last trial")
             raise DDPGError("the study's last trial was taken")
-        return objective(trial, self.env_id, self.base, self.seeds, self.objective, self.threshold)
+        return objective(
+            trial,
+            self.env_id,
+            self.base,
+            self.seeds,
+            self.objective,
+            self.threshold,
+            self.pinned,
+            self.progress,
+        )
 
 
 def _storage(url: str) -> optuna.storages.RDBStorage:
@@ -563,4 +594,10 @@ def _print_trial(study: optuna.Study, trial: FrozenTrial) -> None:
         )
     else:
         outcome = "failed: see the error above"
-    print(f"trial {trial.number}: {outcome}", flush=True)
+    params = ", ".join(f"{name}={_significant(value)}" for name, value in trial.params.items())
+    print(f"trial {trial.number}: {outcome}" + (f"; {params}" if params else ""), flush=True)
+
+
+def _significant(value: Any, digits: int = 3) -> Any:
+    """A float to ``digits`` significant digits (printed; the study keeps the exact value)."""
+    return float(f"{value:.{digits}g}") if isinstance(value, float) else value

@@ -107,11 +107,51 @@ def test_continuing_with_other_seeds_or_config_is_refused(continued):
              fixed={**TINY, "total_steps": 600})
 
 
-def test_fields_the_search_sets_cannot_be_fixed(tmp_path):
-    with pytest.raises(DDPGError, match="cannot also be fixed: actor_hidden, gamma"):
-        tune(ENV, "ddpg", "fast", trials=1, storage=sqlite(tmp_path),
-             fixed={**TINY, "gamma": 0.9, "actor_hidden": [32, 32]})
-    assert not (tmp_path / "tune.db").exists()
+def test_a_searched_field_that_is_fixed_is_not_searched(tmp_path):
+    study = tune(ENV, "ddpg", "fast", seeds=(0,), trials=1, storage=sqlite(tmp_path),
+                 fixed={**TINY, "gamma": 0.9, "actor_hidden": [32, 32]})
+    trial = study.best_trial
+    assert "gamma" not in trial.params and "hidden_width" not in trial.params
+    assert "actor_lr" in trial.params  # the rest is searched
+    config = trial.user_attrs["config"]
+    assert config["gamma"] == 0.9 and config["actor_hidden"] == [32, 32]
+    assert study.user_attrs["settings"]["pinned"] == sorted({**TINY, "gamma": 0, "actor_hidden": 0})
+
+
+def test_the_search_space_is_written_once_and_shown_in_the_help_and_the_readme():
+    from pathlib import Path
+
+    from ddpg_tutorial.tune_space import describe_space
+
+    text = " ".join(describe_space().split())
+    assert "policy_delay in {1, 2, 3}" in text and "tau in [0.001, 0.05] (log scale)" in text
+    tune_help = build_parser()._subparsers._group_actions[0].choices["tune"].format_help()
+    assert text in " ".join(tune_help.split())
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert text in " ".join(readme.split())
+
+
+def study_lr(tmp_path) -> float:
+    """The exact actor_lr of the one trial of the study in ``tmp_path``."""
+    return optuna.load_study(study_name=None, storage=sqlite(tmp_path)).trials[0].params[
+        "actor_lr"]
+
+
+def test_a_run_too_short_for_its_score_is_warned_about_and_a_complete_study_says_so(
+        tmp_path, capsys):
+    short = {**TINY, "warmup_steps": 200}  # 1 of 2 evaluations before the first update
+    tune(ENV, seeds=(0,), trials=1, storage=sqlite(tmp_path), fixed=short)
+    out, err = capsys.readouterr()
+    assert "warning: 1 of the 2 evaluations of each run come before the first update" in err
+    assert "50% of the area score" in err and err.count("\n") == 1
+    assert out.startswith("trial 0: ")
+    actor_lr = float(out.split("actor_lr=")[1].split(",")[0])  # printed to 3 digits
+    assert actor_lr == float(f"{actor_lr:.3g}") and actor_lr != study_lr(tmp_path)
+    tune(ENV, seeds=(0,), trials=1, storage=sqlite(tmp_path), fixed=short)  # again
+    out, _ = capsys.readouterr()
+    assert "already has 1 finished trials (--trials 1): nothing left to run" in out
+    tune(ENV, seeds=(0,), trials=1, storage=sqlite(tmp_path, "other"), fixed=TINY)
+    assert capsys.readouterr().err == ""  # 0 of 2 evaluations before the first update
 
 
 def test_the_objective_is_the_mean_of_every_evaluation_of_every_seed(continued):
@@ -220,7 +260,7 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
 
 def _hang_in_a_trial(storage: str) -> None:
     """A worker whose objective starts a trial and never returns (killed by the test)."""
-    def hang(trial, env_id, base, seeds, kind="area", threshold=None):
+    def hang(trial, env_id, base, *_):
         search_space(trial, base.algorithm)  # the parameters to run again
         time.sleep(1)  # the heartbeat thread has written its first heartbeat
         trial.report(0.0, step=0)
@@ -278,14 +318,14 @@ def test_the_tune_command_writes_the_best_trial_and_prints_its_train_command(tmp
     assert (out / "study.db").is_file()
     assert f"best: trial {best['trial']}, mean greedy return over its evaluations " \
            f"{best['value']:.4g}" in printed
-    assert "train it: ddpg-tutorial train --env Pendulum-v1 --algo ddpg --preset fast" in printed
+    assert "best.json holds the exact ones): ddpg-tutorial train --env Pendulum-v1 --algo ddpg " \
+           "--preset fast" in printed
     assert printed.count("\ntrial ") + printed.startswith("trial ") == 2
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--seeds", "x"], "--seeds takes numbers and ranges"),
     (["--seeds", "0", "--algo", "ppo"], "unknown combination --algo ppo --preset fast"),
-    (["--seeds", "0", "--set", "gamma=0.9"], "cannot also be fixed: gamma"),
     (["--seeds", "0", "--trials", "0"], "tuning needs trials >= 1"),
     (["--seeds", "0", "--objective", "seconds", "--env", "MountainCarContinuous-v0x"],
      "unknown environment id"),
