@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from ddpg_tutorial.training_state import STATE_FILE
 SWEEP_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
 LOG_FILE = "train.log"
+PROGRESS_S = 2.0  #: how often the progress bar reads the runs' evaluations
 SUMMARY_COLUMNS = [
     "group",
     "algorithm",
@@ -361,23 +362,33 @@ def sweep(
     if threading.current_thread() is threading.main_thread():
         handlers = {s: signal.signal(s, runner.stop) for s in (signal.SIGINT, signal.SIGTERM)}
     failed = []
+    totals = [spec.config().total_steps for spec in specs]
     try:
         with (
             tqdm(
-                total=len(specs),
-                initial=len(specs) - len(todo),
-                unit="run",
+                total=sum(totals),
+                initial=steps_done(specs, out, totals),
+                unit="step",
+                unit_scale=True,
                 disable=not progress,
                 dynamic_ncols=True,
             ) as bar,
             ThreadPoolExecutor(jobs) as pool,
         ):
             futures = {pool.submit(runner.run, spec): spec for spec in todo}
-            for future in as_completed(futures):
-                status = future.result()
-                bar.update(status == "finished")
-                if status == "failed":
-                    failed.append(futures[future])
+            finished = len(specs) - len(todo)
+            pending = set(futures)
+            while pending:
+                bar.set_postfix_str(f"{finished}/{len(specs)} runs finished", refresh=False)
+                bar.update(steps_done(specs, out, totals) - bar.n)
+                done, pending = wait(pending, timeout=PROGRESS_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    status = future.result()
+                    finished += status == "finished"
+                    if status == "failed":
+                        failed.append(futures[future])
+            bar.set_postfix_str(f"{finished}/{len(specs)} runs finished", refresh=False)
+            bar.update(steps_done(specs, out, totals) - bar.n)
     finally:
         for s, handler in handlers.items():
             signal.signal(s, handler)
@@ -390,6 +401,23 @@ def sweep(
             + (" and the others' train.log" if len(failed) > 1 else "")
         )
     return rows
+
+
+def steps_done(specs: Sequence[RunSpec], out: Path, totals: Sequence[int]) -> int:
+    """Environment steps the runs in ``out`` have done, as far as their files say: a finished
+    run's all (``totals``, one per spec), another's up to its last evaluation."""
+    done = 0
+    for spec, total in zip(specs, totals):
+        folder = spec.folder(out)
+        if is_finished(folder):
+            done += total
+        elif (folder / "evaluations.csv").is_file():
+            try:
+                rows = read_evaluations(folder)
+            except (OSError, ValueError):  # being replaced right now: counted next time
+                continue
+            done += int(rows[-1]["env_steps"]) if rows else 0
+    return done
 
 
 def available_cores() -> int:

@@ -146,6 +146,24 @@ def test_running_a_finished_sweep_again_starts_no_run(finished_sweep):
     assert len(rows) == 4 and all(r["status"] == "finished" for r in rows)
 
 
+def test_the_progress_bar_counts_steps_across_runs(finished_sweep, tmp_path, capsys):
+    from ddpg_tutorial.sweep import steps_done
+
+    specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    totals = [600] * len(specs)
+    assert steps_done(specs, finished_sweep, totals) == 4 * 600
+    # A run stopped after its second evaluation counts up to it; one not started, nothing.
+    partial = tmp_path / "partial"
+    shutil.copytree(specs[0].folder(finished_sweep), specs[0].folder(partial))
+    (specs[0].folder(partial) / "agent.pt").unlink()
+    rows = (specs[0].folder(partial) / "evaluations.csv").read_text().splitlines()
+    (specs[0].folder(partial) / "evaluations.csv").write_text("\n".join(rows[:3]) + "\n")
+    assert steps_done(specs, partial, totals) == 400
+    sweep(specs, finished_sweep, jobs=2, threshold=-1300, progress=True)  # all finished: full
+    bar = capsys.readouterr().err
+    assert "2.40k/2.40k" in bar and "4/4 runs finished" in bar
+
+
 def test_a_sweep_into_a_folder_of_another_configuration_is_refused(finished_sweep):
     specs = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05],
                                                           "gamma": [0.9]}, [5])
