@@ -21,7 +21,7 @@ if sys.platform == "win32":  # no fcntl: lock a byte of the file with msvcrt ins
 else:
     import fcntl
 
-LOCK_FILE = ".lock"  #: in a run folder: locked by the process training there
+LOCK_FILE = ".lock"  #: the file in a run folder that the process training there locks
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:

@@ -46,7 +46,7 @@ FEW_RUNS_TEXT = (
     "Intervals from so few runs are too wide to tell configurations apart and "
     "cover less than they say; run 10 or more seeds per configuration."
 )
-#: One number per run: a list or a 1-d array.
+#: One number per run, as a list or a 1-d array.
 Scores = Sequence[float] | np.ndarray
 REPS = 5_000  #: bootstrap resamples
 NOT_REACHED = 1e300  #: "never reached" inside a bootstrap (inf would give NaN, 1e308 overflow)

@@ -102,7 +102,7 @@ class TD3Agent(DDPGAgent):
         return TD3Metrics(critic_loss.detach(), actor_loss, q1.detach().mean())
 
     def state_dict(self) -> dict:
-        """:meth:`.DDPGAgent.state_dict` and the count of updates (it times the delay)."""
+        """:meth:`.Agent.state_dict` and the count of updates (it times the delay)."""
         return {**super().state_dict(), "updates": self.updates}
 
     def load_state_dict(self, state: dict) -> None:

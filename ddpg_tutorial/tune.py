@@ -103,7 +103,7 @@ def objective(
     pinned: Collection[str] = (),
     progress: bool = False,
 ) -> float | list[float]:
-    """Train ``base`` changed by :func:`search_space` on each seed in turn; return the trial's
+    """Train ``base`` changed by :func:`.search_space` on each seed in turn; return the trial's
     score: the mean greedy-evaluation return over all the evaluations of all the seeds
     (``area``), the mean over seeds of the training seconds to ``threshold``
     (:func:`seconds_to`, ``seconds``), or both in that order (``both``).
@@ -189,7 +189,7 @@ def tune(
     """Search the hyperparameters of ``algorithm`` on ``env_id`` until the study in
     ``storage`` holds ``trials`` finished (complete or pruned) trials; return the study.
 
-    Each trial tries :func:`search_space` on the preset changed by ``fixed`` (any fields, such
+    Each trial tries :func:`.search_space` on the preset changed by ``fixed`` (any fields, such
     as ``total_steps``, or searched ones such as ``gamma``, which are then not searched), scored by
     :func:`objective` over ``seeds``. ``study_name`` defaults to ``ENV-ALGO-PRESET``; a study
     of that name in ``storage`` is continued (it must have been started with the same

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-#: The search space, by parameter: ``("choice", values)``, ``("float", (low, high))`` on a log
-#: scale, or ``("linear", (low, high))``.
+#: The parameters every algorithm's search tries, each as ``("choice", values)``,
+#: ``("float", (low, high))`` on a log scale, or ``("linear", (low, high))``.
 SHARED_SPACE: dict[str, tuple[str, Any]] = {
     "hidden_width": ("choice", [64, 128, 160, 256]),
     "actor_lr": ("float", (1e-4, 3e-3)),
@@ -22,6 +22,7 @@ SHARED_SPACE: dict[str, tuple[str, Any]] = {
     "gamma": ("choice", [0.95, 0.97, 0.98, 0.99]),
     "update_every": ("choice", [1, 2]),
 }
+#: The parameters only one algorithm's search tries, by algorithm.
 OWN_SPACE: dict[str, dict[str, tuple[str, Any]]] = {
     "ddpg": {"noise": ("choice", ["gaussian", "ou"]), "noise_sigma": ("linear", (0.05, 0.5))},
     "td3": {
