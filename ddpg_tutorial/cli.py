@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps",
         type=int,
         default=None,
-        help="environment steps (default: the preset's total_steps)",
+        help="environment steps (default: the preset's total_steps); with --resume, the "
+        "steps to train the run to, a finished one included",
     )
     train.add_argument(
         "--eval-every",
@@ -122,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="continue the interrupted run saved in DIR (other options ignored)",
+        help="continue the run saved in DIR with its own settings (--steps N: to N "
+        "steps, also a finished run; --device, --threads, --no-progress and --no-gif "
+        "apply; the others are ignored, with a warning)",
     )
     train.add_argument(
         "--save-every",
@@ -400,18 +403,43 @@ def _config_from_args(args: argparse.Namespace) -> Config:
 
 def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
     from ddpg_tutorial.source import code_digest
+    from ddpg_tutorial.sweep import is_finished, read_evaluations
     from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
     from ddpg_tutorial.training_state import STATE_FILE
 
     if not (out_dir / STATE_FILE).is_file():
         if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
-            raise DDPGError(f"the run in '{out_dir}' has finished; there is nothing to resume")
+            raise DDPGError(
+                f"the run in '{out_dir}' has finished without keeping its training state "
+                "(versions before 0.3 deleted it), so it cannot go on; start a new run"
+            )
         raise DDPGError(
             f"'{out_dir}' holds no training state to resume; pass the --out "
             "directory of a run that 'ddpg-tutorial train' started"
         )
-    trainer = Trainer.resume(out_dir, args.device, progress=not args.no_progress)
-    print(f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}")
+    if is_finished(out_dir):
+        done = int(read_evaluations(out_dir)[-1]["env_steps"])
+        if args.steps is None:
+            raise DDPGError(
+                f"the run in '{out_dir}' has finished its {done} steps; to train it longer, "
+                f"give the new total: ddpg-tutorial train --resume {out_dir} --steps N"
+            )
+        if args.steps <= done:  # its state may be older: a run ends between episodes or not
+            raise DDPGError(
+                f"--steps must be more than the {done} steps this run has done, got {args.steps}"
+            )
+    ignored = _ignored_on_resume(args)
+    if ignored:
+        print(
+            f"warning: --resume continues the run with the settings it was started with, "
+            f"so {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored",
+            file=sys.stderr,
+        )
+    trainer = Trainer.resume(out_dir, args.device, not args.no_progress, args.steps)
+    print(
+        f"resuming {trainer.spec.env_id} from step {trainer.step} in {out_dir}, "
+        f"to step {trainer.config.total_steps}"
+    )
     started_by, code = saved_code_digest(out_dir), code_digest()
     if started_by and started_by != code:  # legitimate (an upgrade), but no longer one version
         print(
@@ -428,6 +456,23 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
             f"{trainer.moved_from} continues it exactly)"
         )
     return trainer
+
+
+#: The train options a resumed run takes from its saved state instead, by destination.
+RESUME_IGNORES = (
+    "env", "algo", "preset", "seed", "set", "eval_every", "eval_episodes", "out", "overwrite",
+    "save_every", "tensorboard",
+)  # fmt: skip
+
+
+def _ignored_on_resume(args: argparse.Namespace) -> list[str]:
+    """The options of ``args`` that --resume ignores and that were given (not the default)."""
+    defaults = build_parser().parse_args(["train", "--resume", "."])
+    return [
+        "--" + dest.replace("_", "-")
+        for dest in RESUME_IGNORES
+        if getattr(args, dest) != getattr(defaults, dest)
+    ]
 
 
 def _notes(args: argparse.Namespace, config: Config) -> list[str]:
@@ -452,6 +497,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ddpg_tutorial.files import FolderLock
     from ddpg_tutorial.plotting import plot_learning_curve
     from ddpg_tutorial.render import RenderingUnavailable, render_gif
+    from ddpg_tutorial.sweep import is_finished
     from ddpg_tutorial.training import AGENT_FILE, Trainer
     from ddpg_tutorial.training_state import STATE_FILE
 
@@ -463,7 +509,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
         out_dir = args.out or Path("runs") / f"{args.env}-{args.algo}-{args.preset}-seed{args.seed}"
         FolderLock(out_dir).check_free()  # a run in progress is not one to start over
-        if (out_dir / STATE_FILE).exists():
+        if (out_dir / STATE_FILE).exists() and not is_finished(out_dir):
             raise DDPGError(
                 f"'{out_dir}' holds an interrupted run; continue it with "
                 f"--resume {out_dir}, or choose another --out"

@@ -196,18 +196,13 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def is_finished(folder: Path) -> bool:
-    """Whether the run in ``folder`` trained all its steps (and so left no training state)."""
+    """Whether the run in ``folder`` trained all its steps (``config.json``'s ``total_steps``)."""
     try:
         total = json.loads((folder / CONFIG_FILE).read_text())["total_steps"]
         rows = read_evaluations(folder)
     except (OSError, ValueError, KeyError):
         return False
-    return (
-        not (folder / STATE_FILE).exists()
-        and (folder / AGENT_FILE).is_file()
-        and bool(rows)
-        and rows[-1]["env_steps"] >= total
-    )
+    return (folder / AGENT_FILE).is_file() and bool(rows) and rows[-1]["env_steps"] >= total
 
 
 def read_evaluations(folder: Path) -> list[dict[str, float]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +27,6 @@ from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
 from ddpg_tutorial.seeding import EVAL_SEED_BASE, stream_seeds
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training_state import (
-    REPLAY_DIR,
-    STATE_FILE,
     TRAINING_STATE_FORMAT,
     load_training_state,
     save_training_state,
@@ -75,7 +72,8 @@ class Trainer:
     evaluation ``agent.pt`` and the CSV logs; and at the first episode end after every
     ``save_every`` steps (default: ``config.eval_every``) the full training state, which
     :meth:`resume` continues exactly, even after the process was killed. A finished run
-    deletes its training state. ``tensorboard_dir`` also writes the logs for TensorBoard.
+    keeps its training state, so that :meth:`extend` can train it longer. ``tensorboard_dir``
+    also writes the logs for TensorBoard.
     One process at a time trains in a folder: :meth:`run` (or :meth:`resume`, before it reads
     anything) takes the folder's :class:`~ddpg_tutorial.files.FolderLock`, and :meth:`run`
     lets it go when it returns.
@@ -209,7 +207,7 @@ class Trainer:
                     agent.start_episode()
             bar.close()
             self.elapsed_s = time.perf_counter() - start
-            self._finish()
+            self._finish(at_episode_end=obs is None)
         return self.history
 
     def request_stop(self) -> None:
@@ -312,13 +310,32 @@ class Trainer:
         self.replay_chunks = state["replay_chunks"]
         self._next_save = (self.step // self.save_every + 1) * self.save_every
 
-    def _finish(self) -> None:
+    def _finish(self, at_episode_end: bool) -> None:
         if self.out_dir is None:
             return
         self.history.write_csv(self.out_dir)
-        if self.step >= self.config.total_steps:  # finished: nothing left to resume
-            (self.out_dir / STATE_FILE).unlink(missing_ok=True)
-            shutil.rmtree(self.out_dir / REPLAY_DIR, ignore_errors=True)
+        # A finished run keeps a training state, so that ``extend`` can train it longer: its
+        # last step's where the run ended between episodes, else the last one saved (a resume
+        # trains the rest of that episode again, exactly as before).
+        if self.step >= self.config.total_steps and at_episode_end:
+            self._save()
+
+    def extend(self, total_steps: int) -> None:
+        """Train to ``total_steps`` in all instead of ``config.total_steps`` (more than the
+        steps done). The run goes on exactly as if it had been started with that many steps,
+        since nothing before a run's end depends on its length; ``config.json`` records the
+        new length."""
+        if total_steps <= self.step:
+            raise DDPGError(
+                f"--steps must be more than the {self.step} steps this run has done, "
+                f"got {total_steps}"
+            )
+        self.config = self.config.replace(total_steps=total_steps)
+        self.agent.config = self.config
+        if self.out_dir is not None:
+            saved = json.loads((self.out_dir / CONFIG_FILE).read_text())
+            text = json.dumps({**saved, "total_steps": total_steps}, indent=2) + "\n"
+            atomic_write(self.out_dir / CONFIG_FILE, lambda f: f.write(text.encode()))
 
     # Resume ---------------------------------------------------------------------------------
 
@@ -345,8 +362,15 @@ class Trainer:
         }
 
     @classmethod
-    def resume(cls, out_dir: str | Path, device: str = "cpu", progress: bool = True) -> Trainer:
-        """A trainer that continues the run whose training state is saved in ``out_dir``.
+    def resume(
+        cls,
+        out_dir: str | Path,
+        device: str = "cpu",
+        progress: bool = True,
+        total_steps: int | None = None,
+    ) -> Trainer:
+        """A trainer that continues the run whose training state is saved in ``out_dir``,
+        to ``total_steps`` if given (:meth:`extend`), else to the end it was started with.
 
         It holds the folder's lock from before it reads the state (which deletes what a killed
         process left half-written) until its :meth:`run` returns; a :class:`.DDPGError` naming
@@ -359,6 +383,8 @@ class Trainer:
         lock.acquire()
         try:
             trainer = cls._from_state(load_training_state(out_dir), out_dir, device, progress)
+            if total_steps is not None:
+                trainer.extend(total_steps)
         except BaseException:
             lock.release()
             raise

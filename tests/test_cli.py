@@ -22,6 +22,7 @@ from ddpg_tutorial import Trainer, load_agent
 from ddpg_tutorial.cli import _config_from_args, build_parser, main
 from ddpg_tutorial.files import atomic_save
 from ddpg_tutorial.source import code_digest
+from ddpg_tutorial.sweep import is_finished
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,7 +88,7 @@ def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
         assert gif.width == 256
     agent, spec = load_agent(run_dir / "agent.pt")
     assert spec.env_id == "Pendulum-v1" and agent.config.total_steps == 600
-    assert not (run_dir / "training_state.pt").exists()
+    assert (run_dir / "training_state.pt").exists()  # kept, to extend the run
 
 
 def test_evaluate_prints_the_mean_and_std_of_the_saved_agent(run_dir, capsys, tmp_path):
@@ -275,7 +276,29 @@ def test_resume_of_a_finished_run_says_it_has_finished(tmp_path, capsys):
                    "--no-gif", *TINY_TRAIN_ARGS, "--set", "warmup_steps=100")
     assert rc == 0
     rc, _, err = cli(capsys, "train", "--resume", out)
-    assert_one_line_error(rc, err, f"the run in '{out}' has finished")
+    assert_one_line_error(rc, err, f"the run in '{out}' has finished its 300 steps",
+                          f"ddpg-tutorial train --resume {out} --steps N")
+
+
+def test_resume_with_steps_extends_a_finished_run_and_warns_about_ignored_options(
+    tmp_path, capsys
+):
+    out = tmp_path / "run"
+    rc, _, err = cli(capsys, "train", "--env", "DDPGTestSmall-v0", "--out", out, "--steps", "300",
+                     "--no-gif", *TINY_TRAIN_ARGS, "--set", "warmup_steps=100")
+    assert rc == 0, err
+    rc, stdout, err = cli(capsys, "train", "--resume", out, "--steps", "500", "--algo", "sac",
+                          "--set", "gamma=0.5", "--no-gif", "--no-progress")
+    assert rc == 0, err
+    assert err.strip() == ("warning: --resume continues the run with the settings it was started "
+                           "with, so --algo, --set are ignored")
+    assert f"resuming DDPGTestSmall-v0 from step 300 in {out}, to step 500" in stdout
+    assert "done: 500 steps" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["algorithm"] == "ddpg" and config["gamma"] != 0.5
+    assert config["total_steps"] == 500 and is_finished(out)
+    rc, _, err = cli(capsys, "train", "--resume", out, "--steps", "500")
+    assert_one_line_error(rc, err, "--steps must be more than the 500 steps this run has done")
 
 
 def test_evaluate_episodes_must_be_positive(tmp_path, capsys):
@@ -424,7 +447,7 @@ def test_a_run_killed_with_sigkill_twice_resumes_to_the_results_of_an_uninterrup
     assert drop_time(read_csv(killed_dir / "evaluations.csv")) == \
         drop_time(read_csv(full_dir / "evaluations.csv"))
     assert len(read_csv(full_dir / "evaluations.csv")) == 1 + 2400 // 400
-    assert not (killed_dir / "training_state.pt").exists()
+    assert is_finished(killed_dir)
     assert not list(killed_dir.glob(".*.tmp"))  # no half-written file left behind
 
 
@@ -461,7 +484,7 @@ def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp
     assert f"resuming Pendulum-v1 from step {stopped_at}" in out
     assert "Traceback" not in err
 
-    assert not (stopped_dir / "training_state.pt").exists()
+    assert is_finished(stopped_dir)
     assert (stopped_dir / "learning_curve.png").exists()
     assert (stopped_dir / "episodes.csv").read_text() == (full_dir / "episodes.csv").read_text()
     drop_time = lambda rows: [row[:1] + row[2:-1] for row in rows]  # noqa: E731 (the times)
@@ -513,7 +536,7 @@ def test_a_second_process_in_a_run_folder_is_refused_in_one_line_and_touches_not
         assert first.returncode == 0, err
     finally:
         first.kill()
-    assert not (out / "training_state.pt").exists()  # the first one finished the run
+    assert is_finished(out)  # the first one finished the run
     rc, _, err = cli(capsys, "train", "--out", out, "--overwrite", "--steps", "300",
                      "--eval-every", "300", "--no-gif", *TINY_TRAIN_ARGS)
     assert rc == 0, err  # and let the folder go
@@ -648,7 +671,7 @@ def test_a_stop_in_the_last_episode_finishes_the_run(tmp_path, capsys, monkeypat
     assert err.strip().splitlines()[-1] == ("SIGINT came in the last episode, so the run "
                                             "finished instead of stopping")
     assert "--resume" not in out and "done: 600 steps" in out
-    assert not (out_dir / "training_state.pt").exists()
+    assert is_finished(out_dir)
     assert (out_dir / "learning_curve.png").exists() and (out_dir / "policy.gif").exists()
 
 

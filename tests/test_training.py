@@ -92,8 +92,32 @@ def test_stopped_saved_and_resumed_run_equals_an_uninterrupted_run(tmp_path, noi
     assert outcome(history) == outcome(reference)
     assert [e.wall_time_s for e in history.evaluations][:2] == \
         [e.wall_time_s for e in stopped.evaluations]
-    # Finished: nothing left to resume.
-    assert not (tmp_path / "training_state.pt").exists() and not (tmp_path / "replay").exists()
+    # Finished, with the state kept at the last step (an episode end), to extend the run.
+    assert torch.load(tmp_path / "training_state.pt", weights_only=True)["step"] == 800
+
+
+@pytest.mark.parametrize("first_length", [800, 700])  # the end of an episode, and inside one
+def test_a_finished_run_extended_equals_a_run_started_with_the_longer_length(
+    tmp_path, first_length
+):
+    config = dict(eval_every=200, noise="ou")
+    reference = run(seed=4, total_steps=1200, **config)
+    Trainer("Pendulum-v1", tiny_config(total_steps=first_length, **config), seed=4,
+            out_dir=tmp_path, progress=False).run()
+
+    extended = Trainer.resume(tmp_path, progress=False, total_steps=1200)
+    assert extended.config == tiny_config(total_steps=1200, **config)
+    assert json.loads((tmp_path / "config.json").read_text())["total_steps"] == 1200
+    assert outcome(extended.run()) == outcome(reference)
+    assert load_agent(tmp_path / "agent.pt")[0].config.total_steps == 1200
+
+
+def test_a_run_cannot_be_extended_to_steps_it_has_done(tmp_path):
+    Trainer("Pendulum-v1", tiny_config(total_steps=400), seed=0, out_dir=tmp_path,
+            progress=False).run()
+    with pytest.raises(DDPGError, match="more than the 400 steps this run has done, got 400"):
+        Trainer.resume(tmp_path, progress=False, total_steps=400)
+    Trainer.resume(tmp_path, progress=False, total_steps=600)  # the lock was let go
 
 
 def test_run_called_again_after_a_stop_goes_on_to_the_end():
