@@ -9,6 +9,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -402,10 +403,16 @@ def _config_from_args(args: argparse.Namespace) -> Config:
 
 
 def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
+    from ddpg_tutorial.run_folder import (
+        AGENT_FILE,
+        CONFIG_FILE,
+        STATE_FILE,
+        is_finished,
+        read_evaluations,
+        saved_code_digest,
+    )
     from ddpg_tutorial.source import code_digest
-    from ddpg_tutorial.sweep import is_finished, read_evaluations
-    from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, Trainer, saved_code_digest
-    from ddpg_tutorial.training_state import STATE_FILE
+    from ddpg_tutorial.training import Trainer
 
     if not (out_dir / STATE_FILE).is_file():
         if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
@@ -497,9 +504,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ddpg_tutorial.files import FolderLock
     from ddpg_tutorial.plotting import plot_learning_curve
     from ddpg_tutorial.render import RenderingUnavailable, render_gif
-    from ddpg_tutorial.sweep import is_finished
-    from ddpg_tutorial.training import AGENT_FILE, Trainer
-    from ddpg_tutorial.training_state import STATE_FILE
+    from ddpg_tutorial.run_folder import AGENT_FILE, STATE_FILE, is_finished
+    from ddpg_tutorial.training import Trainer
 
     if args.resume is not None:
         out_dir = args.resume
@@ -575,23 +581,30 @@ def cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    last = history.evaluations[-1]
+    print(
+        f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s ({last.train_time_s:.1f} s "
+        f"training, the rest evaluations and saves); final greedy return "
+        f"{last.mean_return:.1f} ± {last.std_return:.1f}; results in {out_dir}"
+    )
+    started = time.perf_counter()
     plot_learning_curve(
         history,
         title=f"{trainer.agent.algorithm.upper()} on {trainer.spec.env_id}",
         threshold=return_threshold(trainer.spec.env_id),
         path=out_dir / "learning_curve.png",
     )
-    last = history.evaluations[-1]
-    print(
-        f"done: {trainer.step} steps in {trainer.elapsed_s:.1f} s; final greedy return "
-        f"{last.mean_return:.1f} ± {last.std_return:.1f}; results in {out_dir}"
-    )
+    print(f"wrote {out_dir / 'learning_curve.png'} ({time.perf_counter() - started:.1f} s)")
     if not args.no_gif:
         try:
+            started = time.perf_counter()
             episode_return = render_gif(
                 trainer.agent.act, trainer.spec.env_id, out_dir / "policy.gif"
             )
-            print(f"wrote {out_dir / 'policy.gif'} (episode return {episode_return:.1f})")
+            print(
+                f"wrote {out_dir / 'policy.gif'} (episode return {episode_return:.1f}; "
+                f"{time.perf_counter() - started:.1f} s)"
+            )
         except RenderingUnavailable as err:  # training's results are all written already
             print(f"warning: no policy.gif: {err}", file=sys.stderr)
     return 0
@@ -686,11 +699,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ddpg_tutorial.stats import FEW_RUNS, FEW_RUNS_TEXT, REPS, report
+    from ddpg_tutorial.stats import FEW_RUNS, FEW_RUNS_TEXT, REPS, load_sweep, report
 
     reps = REPS if args.reps is None else args.reps
     if reps <= 0:
         raise DDPGError(f"--reps must be a positive integer, got {reps}")
+    load_sweep(args.folder, args.partial)  # a folder that is no sweep: one line, and no more
     print(f"bootstrapping intervals with {reps:,} resamples (rliable) ...", flush=True)
     path = report(args.folder, reps, partial=args.partial, baseline=args.baseline)
     if "**Few runs**" in path.read_text():
@@ -801,7 +815,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "threads", 1) <= 0:
         print(f"error: --threads must be a positive integer, got {args.threads}", file=sys.stderr)
         return EXIT_ERROR
-    if args.command != "presets":  # the others train or load networks
+    if args.command not in ("presets", "report"):  # the others train or load networks
         import torch
 
         torch.set_num_threads(getattr(args, "threads", 1))

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import torch
-
 from ddpg_tutorial.errors import DDPGError
 
 if sys.platform == "win32":  # no fcntl: lock a byte of the file with msvcrt instead
@@ -87,6 +85,8 @@ def fsync_dir(folder: Path) -> None:
 
 def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save(obj)`` to ``path`` through :func:`atomic_write`."""
+    import torch  # here, so that what only reads run folders (the report) starts without it
+
     atomic_write(path, lambda f: torch.save(obj, f))
 
 

@@ -35,9 +35,14 @@ from tqdm import tqdm
 from ddpg_tutorial.config import Config, get_preset
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
+from ddpg_tutorial.run_folder import (
+    CONFIG_FILE,
+    STATE_FILE,
+    is_finished,
+    read_evaluations,
+    saved_code_digest,
+)
 from ddpg_tutorial.source import code_digest
-from ddpg_tutorial.training import AGENT_FILE, CONFIG_FILE, saved_code_digest
-from ddpg_tutorial.training_state import STATE_FILE
 
 SWEEP_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
@@ -193,22 +198,6 @@ def parse_seeds(text: str) -> list[int]:
 
 
 # The state of a run folder ------------------------------------------------------------------
-
-
-def is_finished(folder: Path) -> bool:
-    """Whether the run in ``folder`` trained all its steps (``config.json``'s ``total_steps``)."""
-    try:
-        total = json.loads((folder / CONFIG_FILE).read_text())["total_steps"]
-        rows = read_evaluations(folder)
-    except (OSError, ValueError, KeyError):
-        return False
-    return (folder / AGENT_FILE).is_file() and bool(rows) and rows[-1]["env_steps"] >= total
-
-
-def read_evaluations(folder: Path) -> list[dict[str, float]]:
-    """The rows of a run's ``evaluations.csv`` as numbers."""
-    with open(folder / "evaluations.csv", newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def _check_same_config(spec: RunSpec, out: Path, code: str) -> None:

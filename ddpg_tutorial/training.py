@@ -24,6 +24,7 @@ from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.evaluation import eval_seeds, evaluate
 from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.history import EpisodeRecord, EvalRecord, History, LossRecord
+from ddpg_tutorial.run_folder import AGENT_FILE, CONFIG_FILE
 from ddpg_tutorial.seeding import EVAL_SEED_BASE, stream_seeds
 from ddpg_tutorial.source import code_digest
 from ddpg_tutorial.training_state import (
@@ -31,9 +32,6 @@ from ddpg_tutorial.training_state import (
     load_training_state,
     save_training_state,
 )
-
-AGENT_FILE = "agent.pt"
-CONFIG_FILE = "config.json"
 
 
 class TrainingDiverged(DDPGError):
@@ -493,11 +491,3 @@ def write_config(out_dir: str | Path, env_id: str, config: Config, seed: int) ->
         + "\n"
     )
     atomic_write(Path(out_dir) / CONFIG_FILE, lambda f: f.write(text.encode()))
-
-
-def saved_code_digest(out_dir: str | Path) -> str:
-    """The code digest the ``config.json`` of the run in ``out_dir`` records ('' if none)."""
-    try:
-        return json.loads((Path(out_dir) / CONFIG_FILE).read_text()).get("code", "")
-    except (OSError, ValueError):
-        return ""

@@ -18,9 +18,8 @@ import torch
 from ddpg_tutorial.buffer import ReplayBuffer
 from ddpg_tutorial.checkpoint import safe_load
 from ddpg_tutorial.files import atomic_save, fsync_dir, remove_temporary_files
+from ddpg_tutorial.run_folder import REPLAY_DIR, STATE_FILE
 
-STATE_FILE = "training_state.pt"
-REPLAY_DIR = "replay"
 TRAINING_STATE_FORMAT = "ddpg-tutorial/training-state/2"
 OLD_TRAINING_STATE_FORMAT = "ddpg-tutorial/training-state/1"  # 0.1.0: one file, whole buffer
 CHUNK_FORMAT = "ddpg-tutorial/replay-chunk/1"

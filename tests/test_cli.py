@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -67,7 +68,13 @@ def read_csv(path: Path) -> list[list[str]]:
 def test_train_writes_logs_config_plot_checkpoint_and_gif(run_dir):
     stdout = (run_dir / "stdout.txt").read_text()
     assert "done: 600 steps" in stdout and "final greedy return" in stdout
-    assert f"wrote {run_dir / 'policy.gif'}" in stdout
+    # Training time, then the plot's and the GIF's, each apart.
+    assert re.search(r"done: 600 steps in [\d.]+ s \([\d.]+ s training, the rest evaluations "
+                     r"and saves\)", stdout)
+    assert re.search(rf"wrote {re.escape(str(run_dir / 'learning_curve.png'))} \([\d.]+ s\)",
+                     stdout)
+    assert re.search(rf"wrote {re.escape(str(run_dir / 'policy.gif'))} \(episode return "
+                     r"-?[\d.]+; [\d.]+ s\)", stdout)
 
     evaluations = read_csv(run_dir / "evaluations.csv")
     assert (run_dir / "evaluations.csv").read_text().splitlines()[0] == \

@@ -322,6 +322,18 @@ def test_a_sweep_killed_with_sigkill_leaves_no_run_training(tmp_path):
 
 # Statistics ---------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("runs", [1, 2, 3, 4, 5, 10, 13])
+def test_the_iqm_is_rliables_and_scipys_to_the_last_bit(runs):
+    from rliable import metrics
+
+    rng = np.random.default_rng(runs)
+    finals = rng.normal(-300, 200, size=(runs, 1))
+    finals[: runs // 2] = finals[-1]  # ties too
+    assert stats.iqm(finals) == metrics.aggregate_iqm(finals)
+    curves = rng.normal(-300, 200, size=(runs, 7))
+    assert np.array_equal(stats.iqm(curves, axis=0), scipy_stats.trim_mean(curves, 0.25, axis=0))
+
+
 def test_the_iqm_is_the_25_percent_trimmed_mean_and_its_interval_holds_it():
     returns = {"a": np.arange(12.0) ** 2, "b": -np.arange(10.0) ** 2}
     estimates = interval_estimates(returns, reps=2000)
@@ -424,8 +436,9 @@ def test_the_report_writes_its_figures_atomically(finished_sweep, tmp_path, monk
 
 def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith(f"error: '{tmp_path}' is not a sweep folder") and err.count("\n") == 1
+    assert out == ""  # no progress line before the error
 
 
 @pytest.mark.parametrize("argv, message", [
