@@ -279,10 +279,10 @@ def report() -> str:
 
     floor = json.loads((RESULTS / "floor-ours-ddpg-seed0.json").read_text())
     machine = json.loads((RESULTS / "machine.json").read_text())
-    jobs = machine["jobs"]  # measurement -> runs at a time
-    lines = [f"Machine: {machine['machine']}; every run on one PyTorch thread.", "",
+    jobs, machines = machine["jobs"], machine["machines"]  # by measurement
+    lines = ["Every run on one PyTorch thread.", "",
              "### 1. The implementation, at identical hyperparameters", "",
-             f"{jobs['implementation']} run(s) at a time. "
+             f"{machines['implementation']}; {jobs['implementation']} run(s) at a time. "
              f"{IMPLEMENTATION_STEPS:,} steps on seeds "
              f"{', '.join(map(str, IMPLEMENTATION_SEEDS))}; hyperparameters on both sides: "
              + ", ".join(f"{k} {v}" for k, v in IDENTICAL.items()) + ".", "",
@@ -307,9 +307,11 @@ def report() -> str:
     if not any(any(RESULTS.glob(f"end_to_end-*-seed{seed}.json")) for seed in END_TO_END_SEEDS):
         lines += ["Not measured yet (`--only end_to_end`).", ""]
     else:
-        lines += [f"{jobs['end_to_end']} run(s) at a time.", ""] + end_to_end_report()
+        lines += [f"{machines['end_to_end']}; {jobs['end_to_end']} run(s) at a time.", ""]
+        lines += end_to_end_report()
     lines += ["### 3. The loop against the physical limit (DDPG, identical settings above)", "",
-              f"The floor measured with {jobs['floor']} run(s) at a time.", ""]
+              f"{machines['floor']}; the floor measured with {jobs['floor']} run(s) at a "
+              "time.", ""]
     measured = 1e3 / speed["ddpg"]["ours"]
     lines += [f"- measured training time per environment step: {measured:.3f} ms",
               f"- floor: update {floor['mflop_per_update']:.1f} MFLOP at "
@@ -369,12 +371,12 @@ def main() -> None:
         for path in RESULTS.glob("*.json"):
             path.unlink()
     if not args.report_only:
-        machine_file = RESULTS / "machine.json"
-        jobs_by_kind = (json.loads(machine_file.read_text())["jobs"]
-                        if machine_file.exists() else {})
-        machine_file.write_text(json.dumps(
-            {"machine": f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}",
-             "jobs": {**jobs_by_kind, **{kind: args.jobs for kind in args.only}}}) + "\n")
+        machine_file = RESULTS / "machine.json"  # each measurement's machine and jobs
+        saved = json.loads(machine_file.read_text()) if machine_file.exists() else {}
+        here = f"{cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}"
+        machine_file.write_text(json.dumps({
+            "machines": {**saved.get("machines", {}), **{kind: here for kind in args.only}},
+            "jobs": {**saved.get("jobs", {}), **{kind: args.jobs for kind in args.only}}}) + "\n")
         todo = [job for job in jobs() if job[0] in args.only and not result_path(job).exists()]
         with ProcessPoolExecutor(args.jobs) as pool:
             for line in pool.map(run_job, todo):

@@ -7,9 +7,11 @@ Run from the repository root (one PyTorch thread, one run after another):
     .venv/bin/python benchmarks/fast_transfer.py NAME [NAME ...] --seeds 0,1,2 [--task both]
 
 NAME is a configuration below: an algorithm's ``fast`` preset, with overrides for the
-diagnosis of SAC's failure on InvertedPendulum (issue 21). ``--task`` is ``pendulum``,
-``inverted`` or ``both``. Results go to benchmarks/results/fast_transfer/NAME.json, one entry
-per task and seed, written after each run; runs already there are not run again.
+diagnosis of SAC's failure on InvertedPendulum (issue 21) and for the presets' tuning for
+training seconds (issue 26). ``--task`` is ``pendulum``, ``inverted`` or ``both``. Results go
+to ``--out``/NAME.json (default benchmarks/results/fast_transfer/), one entry per task and
+seed, written after each run: the steps and the training seconds to the threshold; runs
+already there are not run again.
 """
 
 from __future__ import annotations

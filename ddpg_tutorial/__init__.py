@@ -26,6 +26,7 @@ Modules, one idea each:
 - :mod:`~ddpg_tutorial.seeding`: one seed split into independent random streams
 - :mod:`~ddpg_tutorial.training`: the training loop, resumable
 - :mod:`~ddpg_tutorial.training_state`: crash-safe training states, the replay buffer in chunks
+- :mod:`~ddpg_tutorial.run_folder`: a run folder's files, read without PyTorch
 - :mod:`~ddpg_tutorial.history`: what a run records, and its CSV files
 - :mod:`~ddpg_tutorial.sweep`: many runs, a grid of configurations times seeds, as processes
 - :mod:`~ddpg_tutorial.stats`: IQM, confidence intervals, profiles and paired comparisons over
@@ -63,6 +64,7 @@ _EXPORTS = {
     "Batch": "buffer",
     "ReplayBuffer": "buffer",
     "load_agent": "checkpoint",
+    "load_policy": "checkpoint",
     "save_agent": "checkpoint",
     "ALGORITHM_PRESETS": "config",
     "PRESETS": "config",
@@ -111,7 +113,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from ddpg_tutorial.algorithms import make_agent
     from ddpg_tutorial.base import Agent, soft_update
     from ddpg_tutorial.buffer import Batch, ReplayBuffer
-    from ddpg_tutorial.checkpoint import load_agent, save_agent
+    from ddpg_tutorial.checkpoint import load_agent, load_policy, save_agent
     from ddpg_tutorial.config import (
         ALGORITHM_PRESETS,
         PRESETS,

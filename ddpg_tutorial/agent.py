@@ -81,15 +81,9 @@ class DDPGAgent(Agent):
     ) -> None:
         super().__init__(obs_dim, action_low, action_high, config, seed, device)
         self.config: DDPGConfig = config
-        self.actor = Actor(
-            obs_dim,
-            self.action_low,
-            self.action_high,
-            config.actor_hidden,
-            self.generator,
-            config.batch_norm,
-            config.final_layer_bound,
-        ).eval()
+        self.actor = self.make_actor(
+            obs_dim, self.action_low, self.action_high, config, self.generator
+        )
         self.critic = self.critic_class(
             obs_dim,
             self.act_dim,
@@ -120,6 +114,32 @@ class DDPGAgent(Agent):
             *running_statistics(self.critic_target),
         ]
         self._noise_scale = (self.action_high - self.action_low) / 2
+
+    @classmethod
+    def make_actor(
+        cls,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: DDPGConfig,
+        generator: torch.Generator,
+    ) -> Actor:
+        """The deterministic actor of ``config``, in evaluation mode (batch normalisation, if
+        any, then uses its running statistics)."""
+        return Actor(
+            obs_dim,
+            action_low,
+            action_high,
+            config.actor_hidden,
+            generator,
+            config.batch_norm,
+            config.final_layer_bound,
+        ).eval()
+
+    @staticmethod
+    def greedy(actor: nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        """The actor's action: mu(s)."""
+        return actor(obs)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:

@@ -111,6 +111,24 @@ class Agent(ABC):
         ``explore`` the one to take while training. ``obs`` has shape (obs_dim,) or
         (N, obs_dim); the action (act_dim,) or (N, act_dim) to match."""
 
+    @classmethod
+    @abstractmethod
+    def make_actor(
+        cls,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: Any,
+        generator: torch.Generator,
+    ) -> nn.Module:
+        """A new actor of this algorithm for ``config``, its weights drawn from ``generator``
+        (what the agent acts with, and all :func:`.load_policy` builds)."""
+
+    @staticmethod
+    @abstractmethod
+    def greedy(actor: nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        """The greedy action of an actor from :meth:`make_actor`: (B, obs_dim) -> (B, act_dim)."""
+
     @abstractmethod
     def estimate_value(self, obs: np.ndarray) -> np.ndarray:
         """The critic's estimate of each state's value under the greedy policy:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from ddpg_tutorial.algorithms import Agent, config_from_dict, make_agent
+from ddpg_tutorial.algorithms import AGENTS, Agent, config_from_dict, make_agent
+from ddpg_tutorial.base import resolve_device
 from ddpg_tutorial.envs import EnvSpec
 from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import atomic_save
@@ -86,6 +89,34 @@ def load_agent(path: str | Path, device: str = "cpu") -> tuple[Agent, EnvSpec]:
     return agent, spec
 
 
+def load_policy(
+    path: str | Path, device: str = "cpu"
+) -> tuple[Callable[[np.ndarray], np.ndarray], EnvSpec]:
+    """The greedy policy of the agent saved at ``path`` and the :class:`.EnvSpec` it was
+    trained for. The policy maps an observation (obs_dim,) or a batch (N, obs_dim) to float32
+    actions (act_dim,) or (N, act_dim), as the agent's ``act`` does; it is the saved actor
+    alone, without the critics and optimisers (the first optimiser PyTorch builds in a process
+    imports its compiler, which takes seconds)."""
+    data = safe_load(path, "an agent checkpoint", AGENT_FORMAT)
+    spec = _spec(data)
+    config = config_from_dict(data.get("algorithm", "ddpg"), data["config"])
+    agent_class = AGENTS[config.algorithm]
+    torch_device = resolve_device(device)
+    actor = agent_class.make_actor(
+        spec.obs_dim, spec.action_low, spec.action_high, config, torch.Generator(torch_device)
+    ).to(torch_device)
+    actor.load_state_dict(data["state"]["actor"])
+
+    @torch.no_grad()
+    def policy(obs: np.ndarray) -> np.ndarray:
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=torch_device)
+        batch = obs_t.unsqueeze(0) if obs_t.ndim == 1 else obs_t
+        action = agent_class.greedy(actor, batch).cpu().numpy()
+        return action[0] if obs_t.ndim == 1 else action
+
+    return policy, spec
+
+
 def load_agent_state(agent: Agent, state: dict) -> bool:
     """Load an agent's ``state`` (its ``state_dict()``) into ``agent``, on whatever device.
 
@@ -110,14 +141,19 @@ def generator_fits(state: torch.Tensor, generator: torch.Generator) -> bool:
 def agent_from_payload(data: dict, device: str = "cpu", seed: int = 0) -> tuple[Agent, EnvSpec]:
     """A new agent of the algorithm, config and environment that ``data`` records (its state
     not yet loaded), and the :class:`.EnvSpec`."""
-    spec = EnvSpec(
+    spec = _spec(data)
+    config = config_from_dict(data.get("algorithm", "ddpg"), data["config"])
+    return make_agent(spec.obs_dim, spec.action_low, spec.action_high, config, seed, device), spec
+
+
+def _spec(data: dict) -> EnvSpec:
+    """The environment an agent's saved ``data`` is for."""
+    return EnvSpec(
         data["env_id"],
         int(data["obs_dim"]),
         data["action_low"].numpy(),
         data["action_high"].numpy(),
     )
-    config = config_from_dict(data.get("algorithm", "ddpg"), data["config"])
-    return make_agent(spec.obs_dim, spec.action_low, spec.action_high, config, seed, device), spec
 
 
 def check_compatible(saved: EnvSpec, env: EnvSpec, path: str | Path) -> None:

@@ -611,14 +611,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_for(path: Path, env_id: str | None, device: str):
-    from ddpg_tutorial.checkpoint import check_compatible, load_agent
+    """The greedy policy saved at ``path`` and the environment to run it in."""
+    from ddpg_tutorial.checkpoint import check_compatible, load_policy
     from ddpg_tutorial.envs import check_env, make_env
 
-    agent, saved = load_agent(path, device)
+    policy, saved = load_policy(path, device)
     env_id = env_id or saved.env_id
     env = make_env(env_id)
     check_compatible(saved, check_env(env, env_id), path)
-    return agent, env_id
+    return policy, env_id
 
 
 def _check_seed(seed: int) -> None:
@@ -639,9 +640,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"--csv '{args.csv}' is a folder or in no folder that exists; give a "
             "file path in an existing folder"
         )
-    agent, env_id = _load_for(args.checkpoint, args.env, args.device)
+    policy, env_id = _load_for(args.checkpoint, args.env, args.device)
     seeds = eval_seeds(args.episodes, args.seed)
-    returns = evaluate(agent.act, [make_env(env_id) for _ in seeds], seeds).returns
+    returns = evaluate(policy, [make_env(env_id) for _ in seeds], seeds).returns
     print(
         f"{env_id}: greedy return {returns.mean():.1f} ± {returns.std():.1f} "
         f"over {args.episodes} episodes (mean ± std), reset seeds {seeds[0]}-{seeds[-1]}"
@@ -657,8 +658,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from ddpg_tutorial.render import render_gif
 
     _check_seed(args.seed)
-    agent, env_id = _load_for(args.checkpoint, args.env, args.device)
-    episode_return = render_gif(agent.act, env_id, args.out, seed=args.seed)
+    policy, env_id = _load_for(args.checkpoint, args.env, args.device)
+    episode_return = render_gif(policy, env_id, args.out, seed=args.seed)
     print(
         f"wrote {args.out} ({env_id}, reset seed {args.seed}, episode return {episode_return:.1f})"
     )

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ddpg_tutorial.base import Agent, adam, soft_update, weight_penalty
 from ddpg_tutorial.buffer import Batch
@@ -63,8 +64,8 @@ class SACAgent(Agent):
     ) -> None:
         super().__init__(obs_dim, action_low, action_high, config, seed, device)
         self.config: SACConfig = config
-        self.actor = SquashedGaussianActor(
-            obs_dim, self.action_low, self.action_high, config.actor_hidden, self.generator
+        self.actor = self.make_actor(
+            obs_dim, self.action_low, self.action_high, config, self.generator
         )
         self.critic = TwinCritic(
             obs_dim,
@@ -87,6 +88,26 @@ class SACAgent(Agent):
         self._actor_params = list(self.actor.parameters())
         self._critic_params: list[torch.Tensor] = list(self.critic.parameters())
         self._target_params: list[torch.Tensor] = list(self.critic_target.parameters())
+
+    @classmethod
+    def make_actor(
+        cls,
+        obs_dim: int,
+        action_low: np.ndarray,
+        action_high: np.ndarray,
+        config: SACConfig,
+        generator: torch.Generator,
+    ) -> SquashedGaussianActor:
+        """The squashed Gaussian policy of ``config``."""
+        return SquashedGaussianActor(
+            obs_dim, action_low, action_high, config.actor_hidden, generator
+        )
+
+    @staticmethod
+    def greedy(actor: nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        """tanh of the Gaussian's mean, rescaled to the bounds."""
+        assert isinstance(actor, SquashedGaussianActor)
+        return actor.greedy(obs)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:

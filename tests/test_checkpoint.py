@@ -5,6 +5,8 @@ import os
 import pickle
 import shutil
 import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from conftest import tiny_config
 
 from ddpg_tutorial import (DDPGAgent, DDPGError, ReplayBuffer, get_preset, load_agent,
                            make_agent, save_agent)
-from ddpg_tutorial.checkpoint import AGENT_FORMAT, agent_payload, check_compatible, safe_load
+from ddpg_tutorial.checkpoint import (AGENT_FORMAT, agent_payload, check_compatible,
+                                      load_policy, safe_load)
 from ddpg_tutorial.envs import EnvSpec, check_env, make_env
 from ddpg_tutorial.files import atomic_save, atomic_write
 
@@ -262,6 +265,40 @@ def test_check_compatible_names_both_shapes():
 
 
 # Files written by version 0.1.0 (tests/fixtures/README.md) -----------------------------------
+
+@pytest.mark.parametrize("algorithm,batch_norm", [("ddpg", False), ("ddpg", True),
+                                                  ("td3", False), ("sac", False)])
+def test_the_loaded_policy_acts_as_the_loaded_agent(algorithm, batch_norm, tmp_path):
+    changes = dict(batch_norm=True) if batch_norm else {}
+    config = get_preset("fast", algorithm).replace(actor_hidden=(32, 32),
+                                                   critic_hidden=(32, 32), **changes)
+    agent = make_agent(SPEC.obs_dim, SPEC.action_low, SPEC.action_high, config, seed=5)
+    obs = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
+    if batch_norm:  # running statistics away from their start, so that loading them matters
+        agent.actor.train()(torch.as_tensor(obs * 3 + 1))
+        agent.actor.eval()
+    save_agent(tmp_path / "agent.pt", agent, SPEC)
+
+    policy, spec = load_policy(tmp_path / "agent.pt")
+    assert spec.env_id == SPEC.env_id and spec.obs_dim == SPEC.obs_dim
+    for batch in (obs, obs[0]):
+        action = policy(batch)
+        assert action.dtype == np.float32 and action.shape == agent.act(batch).shape
+        np.testing.assert_array_equal(action, agent.act(batch))
+
+
+def test_evaluate_builds_no_optimiser(tmp_path):
+    # The first optimiser of a process imports PyTorch's compiler (seconds); acting needs none.
+    agent = make_agent(SPEC.obs_dim, SPEC.action_low, SPEC.action_high,
+                       get_preset("fast", "sac"), seed=0)
+    save_agent(tmp_path / "agent.pt", agent, SPEC)
+    code = ("import sys; from ddpg_tutorial.cli import main; "
+            f"main(['evaluate', {str(tmp_path / 'agent.pt')!r}, '--episodes', '1']); "
+            "print('compiler imported' if 'torch._dynamo' in sys.modules else 'no compiler')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.splitlines()[-1] == "no compiler", result.stdout
+
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
