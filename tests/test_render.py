@@ -53,7 +53,7 @@ def test_training_where_rendering_fails_warns_once_and_exits_0(tmp_path, capsys)
     assert "MUJOCO_GL=egl" in lines[0]
     assert sorted(p.name for p in out.iterdir()) == [
         ".lock", "agent.pt", "config.json", "episodes.csv", "evaluations.csv", "learning_curve.png",
-        "losses.csv"]
+        "losses.csv", "replay", "training_state.pt"]
 
 
 def python(code: str, **env: str) -> subprocess.CompletedProcess:
