@@ -418,7 +418,7 @@ def _resume(out_dir: Path, args: argparse.Namespace) -> Trainer:
         if (out_dir / AGENT_FILE).is_file() and (out_dir / CONFIG_FILE).is_file():
             raise DDPGError(
                 f"the run in '{out_dir}' has finished without keeping its training state "
-                "(versions before 0.3 deleted it), so it cannot go on; start a new run"
+                "(earlier versions deleted it), so it cannot go on; start a new run"
             )
         raise DDPGError(
             f"'{out_dir}' holds no training state to resume; pass the --out "

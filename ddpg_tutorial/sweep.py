@@ -37,6 +37,7 @@ from ddpg_tutorial.errors import DDPGError
 from ddpg_tutorial.files import FolderLock, atomic_write, make_folder
 from ddpg_tutorial.run_folder import (
     CONFIG_FILE,
+    EVALUATIONS_FILE,
     STATE_FILE,
     is_finished,
     read_evaluations,
@@ -395,7 +396,7 @@ def steps_done(specs: Sequence[RunSpec], out: Path, totals: Sequence[int]) -> in
         folder = spec.folder(out)
         if is_finished(folder):
             done += total
-        elif (folder / "evaluations.csv").is_file():
+        elif (folder / EVALUATIONS_FILE).is_file():
             try:
                 rows = read_evaluations(folder)
             except (OSError, ValueError):  # being replaced right now: counted next time
@@ -495,7 +496,7 @@ def summarise(
 
 
 #: What :func:`keep_results` keeps of each run.
-KEPT_FILES = (CONFIG_FILE, "evaluations.csv", "losses.csv")
+KEPT_FILES = (CONFIG_FILE, EVALUATIONS_FILE, "losses.csv")
 
 
 def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) -> None:

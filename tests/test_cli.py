@@ -287,6 +287,17 @@ def test_resume_of_a_finished_run_says_it_has_finished(tmp_path, capsys):
                           f"ddpg-tutorial train --resume {out} --steps N")
 
 
+def test_resume_of_a_finished_run_without_its_state_says_it_cannot_go_on(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc, _, _ = cli(capsys, "train", "--env", "DDPGTestSmall-v0", "--out", out, "--steps", "300",
+                   "--no-gif", *TINY_TRAIN_ARGS, "--set", "warmup_steps=100")
+    assert rc == 0
+    (out / "training_state.pt").unlink()  # as a run of an earlier version left it
+    rc, _, err = cli(capsys, "train", "--resume", out, "--steps", "600")
+    assert_one_line_error(rc, err, f"the run in '{out}' has finished without keeping its "
+                          "training state", "start a new run")
+
+
 def test_resume_with_steps_extends_a_finished_run_and_warns_about_ignored_options(
     tmp_path, capsys
 ):
