@@ -320,7 +320,9 @@ def report() -> str:
               f"{IDENTICAL['update_every']} steps; environment step "
               f"{floor['env_step_ms']:.4f} ms; actor forward {floor['actor_forward_ms']:.4f} ms;"
               f" total {floor['floor_ms_per_step']:.3f} ms per step",
-              f"- **the loop runs at {floor['floor_ms_per_step'] / measured:.0%} of the floor**"]
+              f"- **the floor is {floor['floor_ms_per_step'] / measured:.0%} of the measured time "
+              f"per step: the loop takes {measured / floor['floor_ms_per_step']:.1f}x the "
+              "floor's time**"]
     return "\n".join(lines)
 
 

@@ -343,8 +343,16 @@ class SACConfig(Config):
     batch_size: int = _field(256, "transitions per update, sampled uniformly from the buffer")
     alpha_lr: float = _field(3e-4, "Adam learning rate of the temperature (of log alpha)")
     initial_alpha: float = _field(1.0, "the temperature alpha at the start")
+    learn_alpha: bool = _field(
+        True, "tune the temperature towards target_entropy (False: keep initial_alpha fixed)"
+    )
     target_entropy: float | None = _field(
         None, "entropy the temperature steers the policy to (None: -dim(A))"
+    )
+    clipped_double_q: bool = _field(
+        True,
+        "the soft TD target and the actor take the smaller of the two critics "
+        "(False: the first alone, for ablations)",
     )
 
     def validate(self) -> None:
@@ -352,6 +360,9 @@ class SACConfig(Config):
         for name in ("alpha_lr", "initial_alpha"):
             value = getattr(self, name)
             _check(_is_number(value) and value > 0, name, "a finite number > 0", value)
+        for name in ("learn_alpha", "clipped_double_q"):
+            value = getattr(self, name)
+            _check(isinstance(value, bool), name, "true or false", value)
         _check(
             self.target_entropy is None or _is_number(self.target_entropy),
             "target_entropy",

@@ -112,7 +112,8 @@ class SACAgent(Agent):
     @torch.no_grad()
     def act(self, obs: np.ndarray, explore: bool = False) -> np.ndarray:
         """An action for ``obs``, float32: sampled from pi(.|s) with ``explore``, otherwise
-        the deterministic action of the policy's mean. Shapes as for :meth:`.DDPGAgent.act`."""
+        tanh of the Gaussian's mean, rescaled to the bounds (the per-dimension median of the
+        policy's actions). Shapes as for :meth:`.DDPGAgent.act`."""
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         batch = obs_t.unsqueeze(0) if obs_t.ndim == 1 else obs_t
         if explore:
@@ -122,13 +123,18 @@ class SACAgent(Agent):
         action = action.cpu().numpy()
         return action[0] if obs_t.ndim == 1 else action
 
+    def _smaller(self, q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
+        """min(Q1, Q2), or Q1 alone without ``clipped_double_q``."""
+        return torch.minimum(q1, q2) if self.config.clipped_double_q else q1
+
     @torch.no_grad()
     def estimate_value(self, obs: np.ndarray) -> np.ndarray:
-        """min_i Q_i(s, a) at the greedy action: (N, obs_dim) -> (N,). These are soft values:
+        """min_i Q_i(s, a) (Q1 without ``clipped_double_q``) at the greedy action:
+        (N, obs_dim) -> (N,). These are soft values:
         they include the entropy bonuses the policy expects to collect, which the obtained
         return does not."""
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
-        return torch.minimum(*self.critic(obs_t, self.actor.greedy(obs_t))).squeeze(1).cpu().numpy()
+        return self._smaller(*self.critic(obs_t, self.actor.greedy(obs_t))).squeeze(1).cpu().numpy()
 
     def update(self, batch: Batch) -> SACMetrics:
         """One SAC step on ``batch``: both critics, the actor, the temperature, the targets."""
@@ -139,7 +145,7 @@ class SACAgent(Agent):
         # y = r + gamma (1 - d) (min_i Q'_i(s', a') - alpha log pi(a'|s')), a' ~ pi(.|s').
         with torch.no_grad():
             next_action, next_log_prob = self.actor(batch.next_obs, self.generator)
-            next_q = torch.minimum(*self.critic_target(batch.next_obs, next_action))
+            next_q = self._smaller(*self.critic_target(batch.next_obs, next_action))
             soft_next_q = next_q - alpha * next_log_prob
             td_target = batch.reward + cfg.gamma * (1.0 - batch.terminated) * soft_next_q
         q1, q2 = self.critic(batch.obs, batch.action)
@@ -151,17 +157,18 @@ class SACAgent(Agent):
         # Actor: minimise alpha log pi(a|s) - min_i Q_i(s, a) with a = f(eps; s) drawn by the
         # reparameterisation trick, so the gradient flows through the sampled action.
         action, log_prob = self.actor(batch.obs, self.generator)
-        actor_loss = (alpha * log_prob - torch.minimum(*self.critic(batch.obs, action))).mean()
+        actor_loss = (alpha * log_prob - self._smaller(*self.critic(batch.obs, action))).mean()
         self.actor_optimizer.zero_grad(set_to_none=True)
         actor_loss.backward(inputs=self._actor_params)
         self.actor_optimizer.step()
 
         # Temperature: minimise -log_alpha (log pi(a|s) + target entropy). Alpha falls while the
         # policy's entropy -log pi is above the target and rises while it is below.
-        alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
-        self.alpha_optimizer.zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.alpha_optimizer.step()
+        if cfg.learn_alpha:
+            alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+            self.alpha_optimizer.zero_grad(set_to_none=True)
+            alpha_loss.backward()
+            self.alpha_optimizer.step()
 
         soft_update(self._target_params, self._critic_params, cfg.tau)
         return SACMetrics(

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,13 +412,22 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _write_sweep_file(out: Path, specs: Sequence[RunSpec], threshold: float | None) -> None:
+def _write_sweep_file(
+    out: Path,
+    specs: Sequence[RunSpec],
+    threshold: float | None,
+    descriptions: Mapping[str, str] | None = None,
+) -> None:
+    """``sweep.json``: the sweep's threshold, seeds and groups (with a description where
+    ``descriptions`` has one)."""
+    described = descriptions or {}
     groups = {
         spec.group: {
             "env_id": spec.env_id,
             "algorithm": spec.algorithm,
             "preset": spec.preset,
             "overrides": dict(spec.overrides),
+            **({"description": described[spec.group]} if spec.group in described else {}),
         }
         for spec in specs
     }
@@ -514,6 +523,37 @@ def keep_results(specs: Sequence[RunSpec], out: str | Path, dest: str | Path) ->
         shutil.copyfile(out / name, dest / name)
 
 
+@dataclass(frozen=True)
+class TrainerChange:
+    """What a script changes in a new run's trainer that no config field describes (a bug put
+    in, an ingredient taken out), for one group of a kept sweep."""
+
+    description: str  #: what the change is, recorded in ``sweep.json``
+    apply: Callable[[Any], None]  #: called with the new :class:`.Trainer` before it trains
+
+
+def train_changed(
+    specs: Sequence[RunSpec], out: str | Path, changes: Mapping[str, TrainerChange]
+) -> None:
+    """Train in this process, one after another, each run of ``specs`` not finished in
+    ``out``, its trainer changed by ``changes[spec.group]`` before it starts. The change is
+    not part of a run's saved state, so an unfinished run starts again from nothing."""
+    from ddpg_tutorial.training import Trainer  # here: the sweep itself runs without PyTorch
+
+    out = Path(out)
+    for spec in specs:
+        folder = spec.folder(out)
+        if is_finished(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"training {folder.relative_to(out)} in this process", flush=True)
+        trainer = Trainer(
+            spec.env_id, spec.config(), seed=spec.seed, out_dir=folder, progress=False
+        )
+        changes[spec.group].apply(trainer)
+        trainer.run()
+
+
 def make_kept_sweep(
     description: str,
     specs: Sequence[RunSpec],
@@ -521,11 +561,17 @@ def make_kept_sweep(
     default_work: str | Path,
     threshold: float | None = None,
     argv: Sequence[str] | None = None,
+    changes: Mapping[str, TrainerChange] | None = None,
 ) -> None:
     """The command line of a script that makes a sweep kept under version control (the book's
     stored runs): ``--work DIR`` (default ``default_work``) is the sweep folder the runs train
     in, ``--jobs N`` the runs at a time. Runs :func:`sweep` there (a stopped script continues),
-    then :func:`keep_results` into ``dest``."""
+    then :func:`keep_results` into ``dest``. The runs of the groups in ``changes`` train after
+    the others, in this process and on one thread, with their change (:func:`train_changed`);
+    ``sweep.json`` then records each change's description."""
+    changes = dict(changes or {})
+    changed = [spec for spec in specs if spec.group in changes]
+    plain = [spec for spec in specs if spec.group not in changes]
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument(
         "--work",
@@ -538,6 +584,18 @@ def make_kept_sweep(
     )
     args = parser.parse_args(argv)
     print(f"code digest {code_digest()}; training in {args.work}", flush=True)
-    sweep(specs, args.work, args.jobs, threshold=threshold)
+    if plain:
+        sweep(plain, args.work, args.jobs, threshold=threshold)
+    if changed:
+        import torch  # here: the sweep itself runs without PyTorch
+
+        torch.set_num_threads(1)  # as the sweep's processes (--threads 1)
+        train_changed(changed, args.work, changes)
+        rows = summarise(specs, args.work, threshold)
+        unfinished = [row["folder"] for row in rows if row["status"] != "finished"]
+        if unfinished:
+            raise DDPGError(f"runs not finished: {unfinished}")
+        descriptions = {group: change.description for group, change in changes.items()}
+        _write_sweep_file(Path(args.work), specs, threshold, descriptions)
     keep_results(specs, args.work, dest)
     print(f"wrote {len(specs)} runs into {dest}")

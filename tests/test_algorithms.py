@@ -156,18 +156,43 @@ def test_sac_temperature_rises_below_the_target_entropy_and_falls_above(target_e
     assert (sac.log_alpha.item() - before) * direction > 0
 
 
-def test_sac_critic_target_is_soft_and_uses_the_smaller_twin():
-    sac = agent("sac", gamma=0.9)
+@pytest.mark.parametrize("clipped", [True, False])
+def test_sac_critic_target_is_soft_and_uses_the_smaller_twin(clipped):
+    sac = agent("sac", gamma=0.9, clipped_double_q=clipped)
+    with torch.no_grad():
+        sac.critic_target.q1.out.bias.fill_(5.0)
+        sac.critic_target.q2.out.bias.fill_(-3.0)  # the smaller, everywhere
     batch = random_batch()
     probe = copy.deepcopy(sac)
     with torch.no_grad():
         next_action, next_log_prob = probe.actor(batch.next_obs, probe.generator)
         alpha = probe.log_alpha.exp()
-        next_q = torch.minimum(*probe.critic_target(batch.next_obs, next_action))
+        next_q1, next_q2 = probe.critic_target(batch.next_obs, next_action)
+        assert bool((next_q2 < next_q1).all())
+        next_q = next_q2 if clipped else next_q1  # without it: Q1' alone
         y = batch.reward + 0.9 * (next_q - alpha * next_log_prob)
         q1, q2 = probe.critic(batch.obs, batch.action)
         expected = (F.mse_loss(q1, y) + F.mse_loss(q2, y)).item()
     assert sac.update(batch).critic_loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("clipped", [True, False])
+def test_sac_actor_climbs_the_smaller_twin_or_the_first_alone(clipped):
+    sac = agent("sac", clipped_double_q=clipped)
+    with torch.no_grad():
+        sac.critic.q2.out.bias.fill_(-50.0)  # Q2 about 50 below Q1 everywhere: the minimum
+    actor_loss = sac.update(random_batch()).actor_loss.item()  # mean(alpha log pi - Q)
+    # alpha log pi is a few units at most for the untrained policy (alpha = 1); -Q adds about
+    # +50 when Q is the minimum (Q2) and about 0 when it is Q1.
+    assert (actor_loss > 40) if clipped else (abs(actor_loss) < 10)
+
+
+def test_sac_with_a_fixed_temperature_keeps_it():
+    sac = agent("sac", learn_alpha=False, initial_alpha=0.2)
+    for k in range(3):
+        metrics = sac.update(random_batch(seed=k))
+        assert metrics.alpha.item() == pytest.approx(0.2)
+    assert sac.log_alpha.exp().item() == pytest.approx(0.2)
 
 
 def test_sac_act_explores_by_sampling_and_is_deterministic_when_greedy():

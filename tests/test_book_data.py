@@ -8,7 +8,8 @@ folder (relative to NAME/) and what its ``config.json`` must hold, but for ``"co
 Fresh means "behaves the same", not "the same code digest": a refactor or a new config field
 that keeps the old behaviour needs no retraining. So for one run of each configuration (its
 first seed) the check trains the first steps again from the stored ``config.json`` (through
-make.py's ``make_trainer`` where the configuration is a bug that make.py puts in) and compares
+make.py's ``make_trainer`` where the configuration is a bug that make.py puts in, with the
+change of make.py's ``CHANGES`` where it makes one) and compares
 them with the stored ``losses.csv`` and ``evaluations.csv``: the warm-up, the first evaluation,
 and the first ``CHECK_UPDATE_STEPS`` steps of updates. Not bit for bit, because the stored runs
 may come from another x86 CPU, whose floating-point kernels round differently (README, "On
@@ -79,6 +80,8 @@ def retrain(folder: Path, run: str, steps: int) -> History:
         fields = {k: v for k, v in saved.items() if k not in RUN_FIELDS}
         config = config_from_dict(saved["algorithm"], fields).replace(total_steps=steps)
         trainer = Trainer(saved["env_id"], config, seed=seed, progress=False)
+        if group in getattr(module, "CHANGES", {}):  # a change make.py makes (TrainerChange)
+            module.CHANGES[group].apply(trainer)
     return trainer.run()
 
 

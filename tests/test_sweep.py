@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
@@ -31,8 +33,9 @@ from ddpg_tutorial.stats import (NOT_REACHED, Estimate, compare, compare_steps,
                                  interval_estimates, load_sweep, median_estimates,
                                  paired_differences, performance_profile,
                                  probability_of_improvement, report, sample_efficiency)
-from ddpg_tutorial.sweep import (KEPT_FILES, SUMMARY_COLUMNS, keep_results, make_grid,
-                                 make_kept_sweep, parse_seeds, read_evaluations, sweep)
+from ddpg_tutorial.sweep import (KEPT_FILES, SUMMARY_COLUMNS, TrainerChange, keep_results,
+                                 make_grid, make_kept_sweep, parse_seeds, read_evaluations,
+                                 sweep)
 
 # Runs of a few seconds each: the tiny networks of conftest, 600 steps, 3 evaluations.
 TINY = {"actor_hidden": [(32, 32)], "critic_hidden": [(32, 32)], "batch_size": [64],
@@ -500,6 +503,43 @@ def test_a_kept_sweep_script_continues_its_sweep_and_keeps_the_results(finished_
                     threshold=-1300, argv=["--work", str(finished_sweep), "--jobs", "1"])
     assert f"wrote 4 runs into {tmp_path / 'kept'}" in capsys.readouterr().out
     assert load_sweep(tmp_path / "kept").rows == load_sweep(finished_sweep).rows
+
+
+def zero_training_rewards(trainer) -> None:
+    """A change no config field describes: the training environment pays 0 for everything."""
+    trainer.env = gym.wrappers.TransformReward(trainer.env, lambda reward: 0.0)
+
+
+def test_a_kept_sweep_trains_its_changed_groups_in_process_and_describes_them(
+        finished_sweep, tmp_path, capsys):
+    plain = make_grid("Pendulum-v1", ["ddpg"], ["fast"], {**TINY, "tau": [0.01, 0.05]}, [5, 6])
+    changed = [dataclasses.replace(spec, group="zero-reward") for spec in plain
+               if dict(spec.overrides)["tau"] == 0.01]
+    work = tmp_path / "work"
+    shutil.copytree(finished_sweep, work)  # the plain runs have finished: only the change trains
+    change = TrainerChange("every training reward 0", zero_training_rewards)
+    make_kept_sweep("Make the data.", plain + changed, tmp_path / "kept", "unused",
+                    threshold=-1300, argv=["--work", str(work), "--jobs", "1"],
+                    changes={"zero-reward": change})
+    out = capsys.readouterr().out
+    assert "training zero-reward/seed5 in this process" in out
+    assert "wrote 6 runs into" in out
+    kept = tmp_path / "kept"
+    for spec in plain + changed:
+        episodes = (spec.folder(work) / "episodes.csv").read_text().splitlines()[1:]
+        returns = [float(line.split(",")[1]) for line in episodes]
+        assert (max(map(abs, returns)) == 0) == (spec.group == "zero-reward")
+        assert (spec.folder(kept) / "evaluations.csv").is_file()
+    info = json.loads((kept / "sweep.json").read_text())
+    assert info["groups"]["zero-reward"]["description"] == "every training reward 0"
+    assert all("description" not in info["groups"][spec.group] for spec in plain)
+    assert sorted(row["group"] for row in read_summary(kept)) == sorted(
+        spec.group for spec in plain + changed)
+    # Run again: everything has finished, so nothing trains.
+    make_kept_sweep("Make the data.", plain + changed, tmp_path / "kept", "unused",
+                    threshold=-1300, argv=["--work", str(work), "--jobs", "1"],
+                    changes={"zero-reward": change})
+    assert "training" not in capsys.readouterr().out.replace("training in", "")
 
 
 # Every run counts, paired comparisons (synthetic sweep folders, no training) -----------------
