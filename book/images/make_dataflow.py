@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -30,7 +31,7 @@ COLOURS = {"env": "#d9ead3", "net": "#cfe2f3", "target": "#ead1dc", "data": "#ff
 # into them and the actor's arrow reaches their right side.
 TW = X[3] + W / 2 - (X[2] - W / 2)
 TX = X[2] - W / 2 + TW / 2
-TARGET, TARGET_Y = "targ", r"\mathrm{targ}"
+TARG = r"\mathrm{targ}"  # the subscript of the target networks
 
 
 def boxes_common(actor: str, acting: str) -> dict:
@@ -86,21 +87,21 @@ def critic_to_actor_loss(label: str, pair: bool = False) -> tuple:
     second box of a pair, which lies below the first."""
     start = ("critic (second)", "S", -0.94) if pair else ("critic", "S", -0.8)
     return ([start, (None, 2.8), (10.2, None), ("actor_loss", "N", 0.8)], label,
-            (11.4, 2.92),
-            ("center", "bottom"), True)
+            (11.4, 2.92), ("center", "bottom"), True)
 
 
 def actor_to_actor_loss(label: str) -> tuple:
+    """The actor's action at the batch's states, into the actor loss."""
     return ([(12.0, 1.8), (10.8, 1.8)], label, (11.4, 1.92), ("center", "bottom"), False)
 
 
 DDPG = {
     "boxes": {
         **boxes_common(r"actor $\mu_\theta$", r"actor $\mu_\theta$" + "\n+ exploration noise"),
-        "targets": (TX, Y[0], "target networks " + rf"$\mu_{{\theta_{TARGET_Y}}}$, "
-                    rf"$Q_{{\phi_{TARGET_Y}}}$" + "\n"
-                    rf"$y = r + \gamma\,(1 - d)\,Q_{{\phi_{TARGET_Y}}}"
-                    rf"(s', \mu_{{\theta_{TARGET_Y}}}(s'))$", "target", {"w": TW}),
+        "targets": (TX, Y[0], "target networks " + rf"$\mu_{{\theta_{TARG}}}$, "
+                    rf"$Q_{{\phi_{TARG}}}$" + "\n"
+                    rf"$y = r + \gamma\,(1 - d)\,Q_{{\phi_{TARG}}}"
+                    rf"(s', \mu_{{\theta_{TARG}}}(s'))$", "target", {"w": TW}),
         "critic_loss": (X[2], Y[1], "critic loss\n" + r"$(Q_\phi(s,a) - y)^2$", "loss", {}),
         "critic": (X[3], Y[1], r"critic $Q_\phi$", "net", {}),
         "actor_loss": (X[2], Y[2], "actor loss\n" + r"$-Q_\phi(s, \mu_\theta(s))$", "loss", {}),
@@ -117,11 +118,11 @@ DDPG = {
 TD3 = {
     "boxes": {
         **boxes_common(r"actor $\mu_\theta$", r"actor $\mu_\theta$" + "\n+ exploration noise"),
-        "targets": (TX, Y[0], "target networks " + rf"$\mu_{{\theta_{TARGET_Y}}}$, "
-                    rf"$Q_{{\phi_{{{TARGET_Y},1}}}}$, $Q_{{\phi_{{{TARGET_Y},2}}}}$" + "\n"
-                    rf"$y = r + \gamma\,(1 - d)\,\operatorname{{min}}_j Q_{{\phi_{{{TARGET_Y},j}}}}"
+        "targets": (TX, Y[0], "target networks " + rf"$\mu_{{\theta_{TARG}}}$, "
+                    rf"$Q_{{\phi_{{{TARG},1}}}}$, $Q_{{\phi_{{{TARG},2}}}}$" + "\n"
+                    rf"$y = r + \gamma\,(1 - d)\,\operatorname{{min}}_j Q_{{\phi_{{{TARG},j}}}}"
                     r"(s', \tilde a')$" + "\n"
-                    rf"$\tilde a' = \mu_{{\theta_{TARGET_Y}}}(s')$ + clipped noise",
+                    rf"$\tilde a' = \mu_{{\theta_{TARG}}}(s')$ + clipped noise",
                     "target", {"w": TW, "h": 1.5}),
         "critic_loss": (X[2], Y[1], "critic loss\n" + r"${\sum}_j (Q_{\phi_j}(s,a) - y)^2$",
                         "loss", {}),
@@ -143,8 +144,8 @@ SAC = {
         **boxes_common(r"actor $\pi_\theta$", r"actor $\pi_\theta$, sampling" + "\n"
                        r"$a \sim \pi_\theta(\cdot \mid s)$"),
         "targets": (TX, Y[0], "target critics "
-                    rf"$Q_{{\phi_{{{TARGET_Y},1}}}}$, $Q_{{\phi_{{{TARGET_Y},2}}}}$" + "\n"
-                    rf"$y = r + \gamma\,(1 - d)\,(\operatorname{{min}}_j Q_{{\phi_{{{TARGET_Y},j}}}}"
+                    rf"$Q_{{\phi_{{{TARG},1}}}}$, $Q_{{\phi_{{{TARG},2}}}}$" + "\n"
+                    rf"$y = r + \gamma\,(1 - d)\,(\operatorname{{min}}_j Q_{{\phi_{{{TARG},j}}}}"
                     r"(s', a') - \alpha\,\log \pi_\theta(a' \mid s'))$" + "\n"
                     r"$a' \sim \pi_\theta(\cdot \mid s')$ from the current actor",
                     "target", {"w": TW, "h": 1.5}),
@@ -239,7 +240,7 @@ def draw(spec: dict) -> tuple:
     ax = fig.add_axes((0, 0, 1, 1))
     ax.axis("off")
     box_texts = {}
-    for name, (x, y, label, colour, opt) in spec["boxes"].items():
+    for name, (x, y, label, colour, _) in spec["boxes"].items():
         for key in (name + " (second)", name):  # the second box first: it lies behind
             if key in rects:
                 left, bottom, right, top = rects[key]
@@ -352,7 +353,8 @@ def main() -> None:
             print(f"{name}, not written: " + "; ".join(problems), file=sys.stderr)
             continue
         out = Path(__file__).with_name(f"{name}_dataflow.svg")
-        fig.savefig(out, metadata={"Date": None})
+        with rc_context({"svg.hashsalt": "dataflow"}):  # the same file at every run
+            fig.savefig(out, metadata={"Date": None})
         print(f"wrote {out}")
     if failed:
         raise SystemExit(1)
