@@ -562,13 +562,14 @@ def make_kept_sweep(
     threshold: float | None = None,
     argv: Sequence[str] | None = None,
     changes: Mapping[str, TrainerChange] | None = None,
-) -> None:
+) -> Path:
     """The command line of a script that makes a sweep kept under version control (the book's
     stored runs): ``--work DIR`` (default ``default_work``) is the sweep folder the runs train
     in, ``--jobs N`` the runs at a time. Runs :func:`sweep` there (a stopped script continues),
     then :func:`keep_results` into ``dest``. The runs of the groups in ``changes`` train after
     the others, in this process and on one thread, with their change (:func:`train_changed`);
-    ``sweep.json`` then records each change's description."""
+    ``sweep.json`` then records each change's description. Returns the sweep folder, whose
+    runs still have their agents (for measurements a script adds to the kept results)."""
     changes = dict(changes or {})
     changed = [spec for spec in specs if spec.group in changes]
     plain = [spec for spec in specs if spec.group not in changes]
@@ -599,3 +600,4 @@ def make_kept_sweep(
         _write_sweep_file(Path(args.work), specs, threshold, descriptions)
     keep_results(specs, args.work, dest)
     print(f"wrote {len(specs)} runs into {dest}")
+    return Path(args.work)
