@@ -234,7 +234,7 @@ def test_the_glue_check_finds_a_typed_number():
 
 #: Chapters whose prose still types varying numbers, until their third edition glues them
 #: (issue 22 and 23); the test fails for a chapter on this list that no longer does.
-NOT_YET_GLUED = {"09_beyond_pendulum.ipynb", "10_when_ddpg_fails.ipynb"}
+NOT_YET_GLUED = {"09_beyond_pendulum.ipynb"}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.name for nb in NOTEBOOKS])
