@@ -67,7 +67,9 @@ class Config:
     )
     actor_lr: float = _field(1e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(1e-3, "Adam learning rate of the critic")
-    critic_weight_decay: float = _field(1e-2, "L2 weight decay of the critic's Adam")
+    critic_weight_decay: float = _field(
+        1e-2, "L2 penalty on the critic's weight matrices (not biases), added to its loss"
+    )
     gamma: float = _field(0.99, "discount factor of future rewards")
     tau: float = _field(
         1e-3, "target networks move this fraction towards the online ones per update"
@@ -273,7 +275,9 @@ class TD3Config(DDPGConfig):
         "bound of the layers before, PyTorch's default and the TD3 paper's)",
     )
     actor_lr: float = _field(1e-3, "Adam learning rate of the actor")
-    critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
+    critic_weight_decay: float = _field(
+        0.0, "L2 penalty on the critics' weight matrices (not biases), added to their loss"
+    )
     tau: float = _field(
         5e-3, "target networks move this fraction towards the online ones per actor update"
     )
@@ -336,7 +340,9 @@ class SACConfig(Config):
     )
     actor_lr: float = _field(3e-4, "Adam learning rate of the actor")
     critic_lr: float = _field(3e-4, "Adam learning rate of the critics")
-    critic_weight_decay: float = _field(0.0, "L2 weight decay of the critics' Adam")
+    critic_weight_decay: float = _field(
+        0.0, "L2 penalty on the critics' weight matrices (not biases), added to their loss"
+    )
     tau: float = _field(
         5e-3, "target critics move this fraction towards the online ones per update"
     )
