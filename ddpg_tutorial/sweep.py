@@ -595,7 +595,9 @@ def make_kept_sweep(
         rows = summarise(specs, args.work, threshold)
         unfinished = [row["folder"] for row in rows if row["status"] != "finished"]
         if unfinished:
-            raise DDPGError(f"runs not finished: {unfinished}")
+            raise DDPGError(
+                f"runs not finished: {unfinished}; run the script again to go on with them"
+            )
         descriptions = {group: change.description for group, change in changes.items()}
         _write_sweep_file(Path(args.work), specs, threshold, descriptions)
     keep_results(specs, args.work, dest)

@@ -115,6 +115,13 @@ DDPG = {
     ],
 }
 
+#: The twin critics and their loss, as TD3 and SAC share them.
+TWIN_CRITICS = {
+    "critic_loss": (X[2], Y[1], "critic loss\n" + r"${\sum}_j (Q_{\phi_j}(s,a) - y)^2$",
+                    "loss", {}),
+    "critic": (X[3], Y[1], r"critics $Q_{\phi_1}$, $Q_{\phi_2}$", "net", {"twin": True}),
+}
+
 TD3 = {
     "boxes": {
         **boxes_common(r"actor $\mu_\theta$", r"actor $\mu_\theta$" + "\n+ exploration noise"),
@@ -124,9 +131,7 @@ TD3 = {
                     r"(s', \tilde a')$" + "\n"
                     rf"$\tilde a' = \mu_{{\theta_{TARG}}}(s')$ + clipped noise",
                     "target", {"w": TW, "h": 1.5}),
-        "critic_loss": (X[2], Y[1], "critic loss\n" + r"${\sum}_j (Q_{\phi_j}(s,a) - y)^2$",
-                        "loss", {}),
-        "critic": (X[3], Y[1], r"critics $Q_{\phi_1}$, $Q_{\phi_2}$", "net", {"twin": True}),
+        **TWIN_CRITICS,
         "actor_loss": (X[2], Y[2], "actor loss\n" + r"$-Q_{\phi_1}(s, \mu_\theta(s))$" + "\n"
                        r"every $\delta$-th update", "loss", {"h": 1.5}),
     },
@@ -149,9 +154,7 @@ SAC = {
                     r"(s', a') - \alpha\,\log \pi_\theta(a' \mid s'))$" + "\n"
                     r"$a' \sim \pi_\theta(\cdot \mid s')$ from the current actor",
                     "target", {"w": TW, "h": 1.5}),
-        "critic_loss": (X[2], Y[1], "critic loss\n" + r"${\sum}_j (Q_{\phi_j}(s,a) - y)^2$",
-                        "loss", {}),
-        "critic": (X[3], Y[1], r"critics $Q_{\phi_1}$, $Q_{\phi_2}$", "net", {"twin": True}),
+        **TWIN_CRITICS,
         "actor_loss": (X[2], Y[2], "actor loss\n"
                        r"$\alpha\,\log \pi_\theta(\tilde a \mid s)$" + "\n"
                        r"$-\ \operatorname{min}_j Q_{\phi_j}(s, \tilde a)$", "loss", {"h": 1.5}),
