@@ -539,10 +539,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"note: {note}")
 
     received: list[int] = []
+    parent = os.getppid()
 
     def stop(signum: int, _frame: object) -> None:
-        received.append(signum)
         name = signal.Signals(signum).name
+        if received and os.getppid() != parent:
+            # The parent died: a sweep's parent-death SIGTERM comes once per thread the run is
+            # handed through as the sweep's threads end, not from anyone asking twice.
+            return
+        received.append(signum)
         if len(received) > 1:  # a second signal stops at once, with the last save kept
             kept = (
                 "nothing was saved yet"

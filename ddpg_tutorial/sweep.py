@@ -242,7 +242,9 @@ def _end_with_parent() -> Callable[[], None] | None:
 
     The signal comes when the *thread* that forked the child ends; the sweep's threads wait for
     their runs and end only with the sweep. SIGTERM, as on a Ctrl-C: the run finishes its
-    episode and saves its state, for the same sweep command to resume.
+    episode and saves its state, for the same sweep command to resume. A sweep killed outright
+    ends its threads one by one, and the kernel signals the run at each hand-over; once its
+    parent is gone, the run takes the repeats as one (``cmd_train``).
     """
     if not sys.platform.startswith("linux"):
         return None

@@ -469,6 +469,50 @@ def test_a_run_killed_with_sigkill_twice_resumes_to_the_results_of_an_uninterrup
     assert not list(killed_dir.glob(".*.tmp"))  # no half-written file left behind
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_once_its_parent_died_a_run_takes_repeated_sigterms_as_one(tmp_path):
+    # A sweep killed with SIGKILL: the kernel hands its runs through the sweep's dying threads
+    # and sends the parent-death SIGTERM at each hand-over, so a run can get two at once.
+    # They are not a user asking twice: the run still finishes its episode and saves.
+    folder, log = tmp_path / "orphan", tmp_path / "orphan.log"
+    train = [sys.executable, "-m", "ddpg_tutorial", "train", "--steps", "1200", "--no-gif",
+             "--out", str(folder), *TINY_TRAIN_ARGS]
+    # The parent starts the run, waits until its signal handlers are installed (it saved its
+    # first state), and dies.
+    parent = ("import pathlib, subprocess, sys, time; log = open(sys.argv[1], 'w'); "
+              "run = subprocess.Popen(sys.argv[3:], stdout=log, stderr=log)\n"
+              "while not pathlib.Path(sys.argv[2]).exists() and run.poll() is None: "
+              "time.sleep(0.02)\n"
+              "print(run.pid)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    pid = int(subprocess.run([sys.executable, "-c", parent, str(log),
+                              str(folder / "training_state.pt"), *train], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, check=True, timeout=180).stdout)
+    deadline = time.monotonic() + 180
+    try:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.05)
+        os.kill(pid, signal.SIGTERM)
+        while alive(pid):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "SIGTERM: finishing the current episode" in text
+    assert "SIGTERM again: stopping now" not in text
+    assert f"continue with: ddpg-tutorial train --resume {folder}" in text
+
+
 def test_sigterm_saves_a_state_and_resume_finishes_like_an_uninterrupted_run(tmp_path, capsys):
     args = ["train", "--steps", "1200", "--eval-every", "400", "--no-gif", *TINY_TRAIN_ARGS]
     stopped_dir, full_dir = tmp_path / "stopped", tmp_path / "full"
