@@ -1,6 +1,6 @@
 """The stored runs of the chapter "Beyond Pendulum" (book/09_beyond_pendulum.ipynb).
 
-Run from the repository root (about 45 minutes of CPU time; ``--jobs`` runs at a time):
+Run from the repository root (about half an hour of training; ``--jobs`` runs at a time):
 
     .venv/bin/python book/data/beyond_pendulum/make.py [--jobs 2]
 

@@ -1,6 +1,6 @@
 """The stored runs of the chapter "Choosing an algorithm" (book/13_choosing.ipynb).
 
-Run from the repository root (about an hour of CPU time; ``--jobs`` runs at a time):
+Run from the repository root (about 50 minutes of training; ``--jobs`` runs at a time):
 
     .venv/bin/python book/data/choosing/make.py [--jobs 2]
 
@@ -8,8 +8,9 @@ DDPG, TD3 and SAC, each with its ``fast`` preset, on Pendulum-v1 and InvertedPen
 10,000 steps, on the held-out seeds 200-209 (the presets were tuned on Pendulum-v1 with seeds
 1000-1002 and chosen on 100-109 and 300-309; on InvertedPendulum-v5 they were not tuned at
 all). All 60 runs are one
-``ddpg-tutorial sweep`` in ``runs/choosing/`` (``--work``), so that their wall-clock times
-were measured under the same load; a stopped make.py continues there. Then only the small files
+``ddpg-tutorial sweep`` in ``runs/choosing/`` (``--work``), one run at a time; other
+processes shared the machine and their load varied, so compare the runs' training times
+seed by seed and with care. A stopped make.py continues there. Then only the small files
 are kept in this folder (``keep_results``), the per-episode losses included (the SAC chapter
 plots the temperature and the entropy from them). ``tests/test_book_data.py`` fails when the
 stored runs no longer match the library or what :func:`specs` asks for now.

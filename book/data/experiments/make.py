@@ -1,6 +1,6 @@
 """The stored runs of the chapter "Experiments" (book/08_experiments.ipynb).
 
-Run from the repository root (about half an hour of CPU time; ``--jobs`` runs at a time):
+Run from the repository root (about an hour of training; ``--jobs`` runs at a time):
 
     .venv/bin/python book/data/experiments/make.py [--jobs 2]
 

@@ -1,6 +1,6 @@
 """The stored runs of the paper preset at its full budget (book, Part I, third edition).
 
-Run from the repository root (about 12 hours of CPU time; ``--jobs`` runs at a time; a stopped
+Run from the repository root (about 5 hours of training; ``--jobs`` runs at a time; a stopped
 script continues where it stopped):
 
     .venv/bin/python book/data/paper_budget/make.py [--jobs 2]

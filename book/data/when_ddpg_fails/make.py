@@ -1,6 +1,6 @@
 """The stored runs of the chapter "When DDPG fails" (book/10_when_ddpg_fails.ipynb).
 
-Run from the repository root (about 7 CPU-minutes, one run at a time):
+Run from the repository root (about half an hour of training, one run at a time):
 
     .venv/bin/python book/data/when_ddpg_fails/make.py
 
