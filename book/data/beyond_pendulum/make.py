@@ -22,8 +22,9 @@ It is one ``ddpg-tutorial sweep`` in ``runs/beyond_pendulum/`` (``--work``); a m
 was stopped continues there. Then only the small files are kept in this folder
 (``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
 ``evaluations.csv``. The chapter computes every statistic from them.
-``tests/test_book_data.py`` fails when the stored runs no longer match the library (its code
-digest) or what :func:`specs` asks for now (a changed preset); then run this script again.
+``tests/test_book_data.py`` fails when the
+library no longer trains the first updates of each configuration's first seed as stored, or
+when the runs are not what :func:`specs` asks for now (a changed preset); then run this script again.
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ make.py that was stopped continues there. Then only the small files are copied i
 folder (``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
 ``evaluations.csv``. The chapter computes every statistic from them.
 
-``tests/test_book_data.py`` fails when the stored runs no longer match the library (its code
-digest) or what :func:`planned_runs` asks for now (a changed preset); then run this script
+``tests/test_book_data.py`` fails when the
+library no longer trains the first updates of each configuration's first seed as stored, or
+when the runs are not what :func:`planned_runs` asks for now (a changed preset); then run this script
 again.
 """
 
