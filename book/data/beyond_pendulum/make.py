@@ -20,8 +20,8 @@ groups change one at a time, both together, and the noise's kind without its sca
 
 It is one ``ddpg-tutorial sweep`` in ``runs/beyond_pendulum/`` (``--work``); a make.py that
 was stopped continues there. Then only the small files are kept in this folder
-(``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
-``evaluations.csv``. The chapter computes every statistic from them.
+(``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json``,
+``evaluations.csv`` and ``losses.csv``. The chapter computes every statistic from them.
 ``tests/test_book_data.py`` fails when the
 library no longer trains the first updates of each configuration's first seed as stored, or
 when the runs are not what :func:`specs` asks for now (a changed preset); then run this script again.

@@ -16,7 +16,7 @@ preset's), every configuration on the seeds 200-209 (held out: the presets were 
 It is one ``ddpg-tutorial sweep`` (the same runs as ``ddpg-tutorial sweep --preset ...`` with
 these ``--set`` overrides) in ``runs/experiments/`` (``--work``); a make.py that was stopped
 continues there. Then only the small files are kept in this folder (``keep_results``):
-``sweep.json``, ``summary.csv``, and each run's ``config.json`` and ``evaluations.csv``. The
+``sweep.json``, ``summary.csv``, and each run's ``config.json``, ``evaluations.csv`` and ``losses.csv``. The
 chapter computes every statistic from them. ``tests/test_book_data.py`` fails when the
 library no longer trains the first updates of each configuration's first seed as stored, or
 when the runs are not what :func:`specs` asks for now (a

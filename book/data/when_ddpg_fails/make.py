@@ -21,8 +21,8 @@ The two bugs are code, not config fields, so those runs go through the Python AP
 (:func:`make_trainer`) instead of the sweep's ``ddpg-tutorial train`` processes; they write
 the same files. Everything trains in ``runs/when_ddpg_fails/`` (``--work``), a sweep folder: a
 make.py that was stopped continues there. Then only the small files are copied into this
-folder (``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json`` and
-``evaluations.csv``. The chapter computes every statistic from them.
+folder (``keep_results``): ``sweep.json``, ``summary.csv``, and each run's ``config.json``,
+``evaluations.csv`` and ``losses.csv``. The chapter computes every statistic from them.
 
 ``tests/test_book_data.py`` fails when the
 library no longer trains the first updates of each configuration's first seed as stored, or
