@@ -101,7 +101,7 @@ def behaviour_changes(folder: Path, run: str) -> list[str]:
     stored = [r for r in read_rows(folder / run / "losses.csv") if float(r["env_steps"]) <= steps]
     now = [{"env_steps": r.env_steps, **r.means} for r in history.losses]
     if len(stored) != len(now) or not all(
-            set(s) - {""} == set(n) and all(close(s[k], n[k]) for k in n)
+            {k for k, v in s.items() if v} == set(n) and all(close(s[k], n[k]) for k in n)
             for s, n in zip(stored, now)):
         found.append(f"losses.csv up to step {steps:,}")
     stored = [r for r in read_rows(folder / run / "evaluations.csv")
