@@ -7,6 +7,7 @@ the library (``gymnasium.make``) and in-process calls of the command line can fi
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -154,3 +155,11 @@ def stop_after(trainer, steps: int) -> None:
         return env_step(action)
 
     trainer.env.step = step
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

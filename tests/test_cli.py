@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_TRAIN_ARGS, stop_after, tiny_config
+from conftest import TINY_TRAIN_ARGS, is_running, stop_after, tiny_config
 from PIL import Image
 
 from ddpg_tutorial import Trainer, load_agent
@@ -469,14 +469,6 @@ def test_a_run_killed_with_sigkill_twice_resumes_to_the_results_of_an_uninterrup
     assert not list(killed_dir.glob(".*.tmp"))  # no half-written file left behind
 
 
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.slow
 def test_once_its_parent_died_a_run_takes_repeated_sigterms_as_one(tmp_path):
     # A sweep killed with SIGKILL: the kernel hands its runs through the sweep's dying threads
@@ -501,7 +493,7 @@ def test_once_its_parent_died_a_run_takes_repeated_sigterms_as_one(tmp_path):
         os.kill(pid, signal.SIGTERM)
         time.sleep(0.05)
         os.kill(pid, signal.SIGTERM)
-        while alive(pid):
+        while is_running(pid):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
     finally:
